@@ -1,0 +1,10 @@
+# Dense (fully connected) layer kernels over raw row-major buffers.
+# Shape letters: N batch, I in_features, O out_features (w_oi is weight[O, I]).
+from cython cimport floating
+
+cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floating* b_o,
+                         floating* y_no, Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil
+
+cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,
+                          floating* gx_ni, floating* gw_oi, floating* gb_o,
+                          Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil

@@ -1,0 +1,121 @@
+"""Dense layer kernels: y = x Wᵀ + b and its backward, GEMM through scipy's BLAS.
+
+Trusts (every function here): C-contiguous buffers of the stated shapes, one
+dtype, every dimension < 2**31 -- ``_validate.py`` checked all of it.
+Shape letters: N batch, I in_features, O out_features.
+"""
+
+from cython cimport floating
+
+from fastbp._blas cimport gemm
+
+# At or below this many multiply-adds (N*I*O) a plain loop beats a BLAS call:
+# a BLAS call costs ~50 ns before any work (build-notes.md section 1), which is
+# what the teaching text's 2x2 layers need in total.  bench/bench_dense.py
+# measures the crossover on this machine.
+cdef enum:
+    SMALL_GEMM = 512
+
+
+cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floating* b_o,
+                         floating* y_no, Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil:
+    """y[n, o] = Σ_i x[n, i] w[o, i] + b[o]
+
+    IN x_ni (N, I), w_oi (O, I), b_o (O,) or NULL for no bias; OUT y_no (N, O).
+    The bias is added after the products, as torch's addmm does.
+    """
+    cdef Py_ssize_t n, i, o
+    cdef floating s
+    if N * I * O <= SMALL_GEMM:  # includes every empty axis: sums over nothing are 0
+        for n in range(N):
+            for o in range(O):
+                s = 0
+                for i in range(I):
+                    s = s + x_ni[n * I + i] * w_oi[o * I + i]
+                if b_o != NULL:
+                    s = s + b_o[o]
+                y_no[n * O + o] = s
+        return
+    # (N*I*O > SMALL_GEMM here, so no dimension is 0)
+    for n in range(N):
+        for o in range(O):
+            y_no[n * O + o] = b_o[o] if b_o != NULL else 0
+    # y[N,O] = x[N,I] @ w[O,I]ᵀ + y: beta = 1 adds the bias filled in above
+    gemm(False, True, <int>N, <int>O, <int>I, <floating>1, x_ni, <int>I, w_oi, <int>I,
+         <floating>1, y_no, <int>O)
+
+
+cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,
+                          floating* gx_ni, floating* gw_oi, floating* gb_o,
+                          Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil:
+    """Backward of y = x Wᵀ + b, accumulating into the parameter gradients as torch does.
+
+    gx[n, i]  = Σ_o gy[n, o] w[o, i]     overwritten; skipped when gx_ni is NULL
+    gw[o, i] += Σ_n gy[n, o] x[n, i]
+    gb[o]    += Σ_n gy[n, o]             skipped when gb_o is NULL
+
+    IN gy_no (N, O), x_ni (N, I), w_oi (O, I); OUT gx_ni (N, I);
+    IN/OUT gw_oi (O, I), gb_o (O,).
+    """
+    cdef Py_ssize_t n, i, o
+    cdef floating s
+    cdef double sb
+    if gb_o != NULL:
+        # Summed in double and added once: torch also sums the batch fully
+        # (a cascade sum) before AccumulateGrad adds it to .grad.
+        for o in range(O):
+            sb = 0
+            for n in range(N):
+                sb += gy_no[n * O + o]
+            gb_o[o] = gb_o[o] + <floating>sb
+    if N * I * O <= SMALL_GEMM:  # includes every empty axis: sums over nothing are 0
+        if gx_ni != NULL:
+            for n in range(N):
+                for i in range(I):
+                    s = 0
+                    for o in range(O):
+                        s = s + gy_no[n * O + o] * w_oi[o * I + i]
+                    gx_ni[n * I + i] = s
+        for o in range(O):
+            for i in range(I):
+                s = 0
+                for n in range(N):
+                    s = s + gy_no[n * O + o] * x_ni[n * I + i]
+                gw_oi[o * I + i] = gw_oi[o * I + i] + s
+        return
+    if gx_ni != NULL:
+        # gx[N,I] = gy[N,O] @ w[O,I]
+        gemm(False, False, <int>N, <int>I, <int>O, <floating>1, gy_no, <int>O, w_oi, <int>I,
+             <floating>0, gx_ni, <int>I)
+    # gw[O,I] += gy[N,O]ᵀ @ x[N,I]: beta = 1 is torch's accumulate
+    gemm(True, False, <int>O, <int>I, <int>N, <floating>1, gy_no, <int>O, x_ni, <int>I,
+         <floating>1, gw_oi, <int>I)
+
+
+def linear(const floating[:, ::1] x, const floating[:, ::1] weight, const floating[::1] bias,
+           floating[:, ::1] out):
+    """out = x @ weight.T + bias (bias None: no bias).  OUT out (N, O), overwritten."""
+    cdef const floating* b_o = NULL
+    if bias is not None:
+        b_o = &bias[0]
+    with nogil:
+        dense_forward(&x[0, 0], &weight[0, 0], b_o, &out[0, 0],
+                       x.shape[0], x.shape[1], weight.shape[0])
+
+
+def linear_backward(const floating[:, ::1] grad_y, const floating[:, ::1] x,
+                    const floating[:, ::1] weight, floating[:, ::1] grad_x,
+                    floating[:, ::1] grad_weight, floating[::1] grad_bias):
+    """grad_x = grad_y @ weight;  grad_weight += grad_y.T @ x;  grad_bias += grad_y.sum(0).
+
+    grad_x and grad_bias may be None (not computed).  OUT grad_x; IN/OUT the others.
+    """
+    cdef floating* gx = NULL
+    cdef floating* gb = NULL
+    if grad_x is not None:
+        gx = &grad_x[0, 0]
+    if grad_bias is not None:
+        gb = &grad_bias[0]
+    with nogil:
+        dense_backward(&grad_y[0, 0], &x[0, 0], &weight[0, 0], gx, &grad_weight[0, 0], gb,
+                        x.shape[0], x.shape[1], weight.shape[0])

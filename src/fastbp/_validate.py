@@ -1,0 +1,294 @@
+"""Every check of user input, in one place.
+
+The compiled kernels trust what they are given (no bounds checks), so each
+public entry point passes its arguments through these functions first.  A
+message always names the argument, what was expected and what was given,
+e.g. ``target: expected shape (32,), got (32, 10)``.  ValueError is for values
+and shapes, TypeError for types.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+from fastbp._activations import Activation
+from fastbp._losses import Reduction
+
+FLOAT32 = np.dtype(np.float32)
+FLOAT64 = np.dtype(np.float64)
+
+# BLAS takes 32-bit int dimensions (scipy.linalg.cython_blas is LP64).
+MAX_DIM = 2**31 - 1
+
+REDUCTIONS = {"none": Reduction.REDUCTION_NONE, "mean": Reduction.REDUCTION_MEAN,
+              "sum": Reduction.REDUCTION_SUM}
+ACTIVATIONS = {None: Activation.IDENTITY, "sigmoid": Activation.SIGMOID}
+
+
+def shape_str(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def float_dtype(value, name: str) -> np.dtype:
+    """The dtype fastbp computes in for an array of ``value``'s dtype.
+
+    float32 and float64 stay; float16, integers and bool become float32;
+    longdouble becomes float64 (BLAS has no wider type).  Anything else
+    (complex, object, strings, datetimes) is a TypeError naming the argument.
+    """
+    dt = value.dtype
+    if dt.kind == "f":
+        if dt.itemsize == 4:
+            return FLOAT32
+        if dt.itemsize == 8:
+            return FLOAT64
+        return FLOAT32 if dt.itemsize < 4 else FLOAT64
+    if dt.kind in "biu":
+        return FLOAT32
+    raise TypeError(f"{name}: expected a real numeric array, got dtype {dt}")
+
+
+def _as_ndarray(value, name: str) -> np.ndarray:
+    if isinstance(value, np.ndarray):
+        return value
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"{name}: expected an array, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, odd objects
+        raise TypeError(f"{name}: expected an array, got {type(value).__name__} ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a real numeric array, got "
+                        f"{type(value).__name__} of dtype {arr.dtype}")
+    return arr
+
+
+def as_float_array(value, name: str, dtype=None) -> np.ndarray:
+    """``value`` as a C-contiguous, native-byte-order float32/float64 ndarray.
+
+    ``dtype=None`` picks it from the value (see :func:`float_dtype`); otherwise
+    the value is converted to ``dtype``.  The result is the caller's own array
+    when nothing needs converting: kernels only ever read it.
+    """
+    arr = _as_ndarray(value, name)
+    target = float_dtype(arr, name) if dtype is None else np.dtype(dtype)
+    if dtype is not None:
+        float_dtype(arr, name)  # still refuse complex/object/str
+    return np.asarray(arr, dtype=target, order="C")
+
+
+def as_index_array(value, name: str) -> np.ndarray:
+    """Class indices: any integer dtype, returned as C-contiguous int64."""
+    arr = _as_ndarray(value, name)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > 2**63 - 1:
+        raise ValueError(f"{name}: class index {arr.max()} is out of range")
+    return np.asarray(arr, dtype=np.int64, order="C")
+
+
+def check_ndim(arr: np.ndarray, name: str, ndim: int, what: str) -> None:
+    """``what`` names the axes, e.g. '(N, in_features)'."""
+    if arr.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array {what}, got shape {shape_str(arr.shape)}")
+
+
+def check_shape(arr: np.ndarray, name: str, expected: tuple) -> None:
+    if arr.shape != tuple(expected):
+        raise ValueError(f"{name}: expected shape {shape_str(expected)}, got {shape_str(arr.shape)}")
+
+
+def check_same_shape(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{b_name}: expected the shape of {a_name} {shape_str(a.shape)}, "
+                         f"got {shape_str(b.shape)}")
+
+
+def check_blas_dims(arr: np.ndarray, name: str) -> None:
+    """BLAS dimensions are 32-bit: refuse any axis that would not fit, before any kernel."""
+    for axis, size in enumerate(arr.shape):
+        if size > MAX_DIM:
+            raise ValueError(f"{name}: axis {axis} has {size} elements, more than the "
+                             f"2**31 - 1 that BLAS can index (shape {shape_str(arr.shape)})")
+
+
+def reduction_code(reduction) -> int:
+    try:
+        return REDUCTIONS[reduction]
+    except (KeyError, TypeError):
+        raise ValueError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}") from None
+
+
+def activation_code(activation) -> int:
+    try:
+        return ACTIVATIONS[activation]
+    except (KeyError, TypeError):
+        names = ", ".join(repr(a) for a in ACTIVATIONS)
+        raise ValueError(f"activation: expected one of {names}, got {activation!r}") from None
+
+
+def dtype_option(dtype, name: str = "dtype") -> np.dtype:
+    """A Layer's dtype: float32 or float64 only."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: expected float32 or float64, got {dtype!r}") from None
+    if dt not in (FLOAT32, FLOAT64):
+        raise ValueError(f"{name}: expected float32 or float64, got {dt}")
+    return dt
+
+
+def positive_int(value, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a positive integer, got {value!r}")
+    value = operator.index(value)
+    if value < 1 or value > MAX_DIM:
+        raise ValueError(f"{name}: expected a positive integer below 2**31, got {value}")
+    return value
+
+
+def real_number(value, name: str, *, minimum=None, strict=False) -> float:
+    """A real option (lr, beta, ...): finite or not, but a number; optional lower bound."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {value!r}")
+    value = float(value)
+    if value != value:
+        raise ValueError(f"{name}: expected a number, got nan")
+    if minimum is not None and (value < minimum or (strict and value == minimum)):
+        bound = ">" if strict else ">="
+        raise ValueError(f"{name}: expected a value {bound} {minimum}, got {value}")
+    return value
+
+
+def seed_option(seed):
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed: expected None or a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed: expected None or a non-negative integer, got {seed}")
+    return int(seed)
+
+
+# --- composite checks used by functional.py and the classes -------------------------
+
+def linear_args(x, weight, bias):
+    """x (N, I), weight (O, I), bias (O,) or None, all in x's float dtype."""
+    x = as_float_array(x, "x")
+    weight = as_float_array(weight, "weight", x.dtype)
+    check_ndim(x, "x", 2, "(N, in_features)")
+    check_ndim(weight, "weight", 2, "(out_features, in_features)")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"x: expected shape (N, {weight.shape[1]}) to match weight "
+                         f"{shape_str(weight.shape)}, got {shape_str(x.shape)}")
+    check_blas_dims(x, "x")
+    check_blas_dims(weight, "weight")
+    if bias is not None:
+        bias = as_float_array(bias, "bias", x.dtype)
+        check_shape(bias, "bias", (weight.shape[0],))
+    return x, weight, bias
+
+
+def linear_backward_args(grad_y, x, weight, bias):
+    grad_y = as_float_array(grad_y, "grad_y")
+    x = as_float_array(x, "x", grad_y.dtype)
+    weight = as_float_array(weight, "weight", grad_y.dtype)
+    check_ndim(grad_y, "grad_y", 2, "(N, out_features)")
+    check_ndim(x, "x", 2, "(N, in_features)")
+    check_ndim(weight, "weight", 2, "(out_features, in_features)")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"x: expected shape (N, {weight.shape[1]}) to match weight "
+                         f"{shape_str(weight.shape)}, got {shape_str(x.shape)}")
+    check_shape(grad_y, "grad_y", (x.shape[0], weight.shape[0]))
+    for arr, name in ((grad_y, "grad_y"), (x, "x"), (weight, "weight")):
+        check_blas_dims(arr, name)
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias: expected True or False, got {bias!r}")
+    return grad_y, x, weight, bool(bias)
+
+
+def activation_backward_args(grad_y, y):
+    grad_y = as_float_array(grad_y, "grad_y")
+    y = as_float_array(y, "y", grad_y.dtype)
+    check_same_shape(y, "y", grad_y, "grad_y")
+    return grad_y, y
+
+
+def elementwise_loss_args(input, target, reduction):
+    input = as_float_array(input, "input")
+    target = as_float_array(target, "target", input.dtype)
+    check_same_shape(input, "input", target, "target")
+    return input, target, reduction_code(reduction)
+
+
+def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:
+    """A Layer's input: converted to the layer's dtype, shape (N, in_features)."""
+    x = as_float_array(x, name, dtype)
+    check_ndim(x, name, 2, f"(N, {in_features})")
+    if x.shape[1] != in_features:
+        raise ValueError(f"{name}: expected shape (N, {in_features}), got {shape_str(x.shape)}")
+    check_blas_dims(x, name)
+    return x
+
+
+def net_layers(layers, layer_type) -> tuple:
+    """A Net's layers: Layer objects, distinct, consecutive sizes agreeing, one dtype."""
+    if isinstance(layers, layer_type):
+        raise TypeError("layers: expected a list of Layer, got a single Layer (wrap it in a list)")
+    try:
+        layers = tuple(layers)
+    except TypeError:
+        raise TypeError(f"layers: expected a list of Layer, got {type(layers).__name__}") from None
+    if not layers:
+        raise ValueError("layers: expected at least one Layer, got an empty list")
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, layer_type):
+            raise TypeError(f"layers[{k}]: expected a Layer, got {type(layer).__name__}")
+        for j in range(k):
+            if layers[j] is layer:
+                raise ValueError(f"layers[{k}]: the same Layer object as layers[{j}]; "
+                                 "each position needs its own Layer")
+    for k in range(len(layers) - 1):
+        a, b = layers[k], layers[k + 1]
+        if a.out_features != b.in_features:
+            raise ValueError(f"layers: layers[{k}] has out_features {a.out_features} but "
+                             f"layers[{k + 1}] has in_features {b.in_features}")
+        if a.dtype != b.dtype:
+            raise ValueError(f"layers: layers[{k}] is {a.dtype} but layers[{k + 1}] is {b.dtype}; "
+                             "a Net computes in one dtype")
+    return layers
+
+
+def parameter_pairs(params) -> list:
+    """An optimizer's parameters: (value, grad) pairs of writable, C-contiguous float arrays."""
+    if hasattr(params, "parameters") and callable(params.parameters):
+        params = params.parameters()
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"params: expected a Net or a list of (value, grad) pairs, "
+                        f"got {type(params).__name__}") from None
+    pairs = []
+    for k, pair in enumerate(params):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"params[{k}]: expected a (value, grad) pair of arrays, "
+                            f"got {type(pair).__name__}")
+        value, grad = pair
+        for arr, what in ((value, "value"), (grad, "grad")):
+            if not isinstance(arr, np.ndarray):
+                raise TypeError(f"params[{k}] {what}: expected an ndarray, got {type(arr).__name__}")
+            if arr.dtype not in (FLOAT32, FLOAT64):
+                raise TypeError(f"params[{k}] {what}: expected float32 or float64, got {arr.dtype}")
+            if not (arr.flags.c_contiguous and arr.flags.writeable and arr.dtype.isnative):
+                raise ValueError(f"params[{k}] {what}: expected a writable, C-contiguous, "
+                                 "native-byte-order array (the optimizer updates it in place)")
+        if value.shape != grad.shape or value.dtype != grad.dtype:
+            raise ValueError(f"params[{k}]: value {shape_str(value.shape)} {value.dtype} and grad "
+                             f"{shape_str(grad.shape)} {grad.dtype} differ")
+        if np.shares_memory(value, grad):
+            raise ValueError(f"params[{k}]: value and grad share memory")
+        pairs.append((value, grad))
+    return pairs

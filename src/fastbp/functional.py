@@ -1,0 +1,158 @@
+"""Pure functions with PyTorch's semantics: validate, call the trusted kernel, shape the result.
+
+Every function takes NumPy arrays (or anything ``np.asarray`` accepts) and
+returns new arrays; none ever writes into an argument.  float16, integer and
+bool inputs compute in float32; the first array argument decides the dtype and
+the others are converted to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastbp import _activations, _dense, _losses
+from fastbp import _validate as v
+
+__all__ = [
+    "linear", "linear_backward",
+    "sigmoid", "sigmoid_backward",
+    "mse_loss", "mse_loss_grad",
+]
+
+
+# --- dense -------------------------------------------------------------------------------
+
+def linear(x, weight, bias=None):
+    """y = x @ weight.T + bias.
+
+    Parameters
+    ----------
+    x : array, shape (N, in_features)
+    weight : array, shape (out_features, in_features)
+    bias : array, shape (out_features,), or None
+
+    Returns
+    -------
+    ndarray, shape (N, out_features), dtype of x
+
+    PyTorch equivalent: ``torch.nn.functional.linear``.
+
+    >>> linear(np.ones((1, 2)), np.eye(2), np.array([0.5, 0.0]))
+    array([[1.5, 1. ]])
+    """
+    x, weight, bias = v.linear_args(x, weight, bias)
+    out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
+    _dense.linear(x, weight, bias, out)
+    return out
+
+
+def linear_backward(grad_y, x, weight, bias=True):
+    """Gradients of y = x @ weight.T + bias given grad_y = d(loss)/dy.
+
+    Parameters
+    ----------
+    grad_y : array, shape (N, out_features)
+    x : array, shape (N, in_features), the forward input
+    weight : array, shape (out_features, in_features)
+    bias : bool, whether the layer has a bias
+
+    Returns
+    -------
+    (grad_x, grad_weight, grad_bias) : grad_x = grad_y @ weight (N, in_features),
+    grad_weight = grad_y.T @ x (out_features, in_features), grad_bias = grad_y.sum(0)
+    (out_features,) or None when ``bias`` is False.  dtype of grad_y.
+
+    PyTorch equivalent: the gradients autograd computes for ``F.linear``.
+    """
+    grad_y, x, weight, bias = v.linear_backward_args(grad_y, x, weight, bias)
+    grad_x = np.empty(x.shape, dtype=grad_y.dtype)
+    grad_weight = np.zeros(weight.shape, dtype=grad_y.dtype)
+    grad_bias = np.zeros(weight.shape[0], dtype=grad_y.dtype) if bias else None
+    _dense.linear_backward(grad_y, x, weight, grad_x, grad_weight, grad_bias)
+    return grad_x, grad_weight, grad_bias
+
+
+# --- activations ---------------------------------------------------------------------------
+
+def _elementwise_activation(act, x):
+    x = v.as_float_array(x, "x")
+    out = np.empty_like(x)
+    _activations.forward(act, x.reshape(-1), out.reshape(-1), 1)
+    return out
+
+
+def _elementwise_activation_backward(act, grad_y, y):
+    grad_y, y = v.activation_backward_args(grad_y, y)
+    out = np.empty_like(grad_y)
+    _activations.backward(act, grad_y.reshape(-1), y.reshape(-1), out.reshape(-1), 1)
+    return out
+
+
+def sigmoid(x):
+    """y = 1 / (1 + exp(-x)), elementwise, any shape.  PyTorch equivalent: ``torch.sigmoid``.
+
+    >>> sigmoid(np.array([0.0]))
+    array([0.5])
+    """
+    return _elementwise_activation(_activations.Activation.SIGMOID, x)
+
+
+def sigmoid_backward(grad_y, y):
+    """grad_x = grad_y * (1 - y) * y, from the forward OUTPUT y = sigmoid(x).
+
+    PyTorch equivalent: ``torch.ops.aten.sigmoid_backward(grad_y, y)``.
+    """
+    return _elementwise_activation_backward(_activations.Activation.SIGMOID, grad_y, y)
+
+
+# --- losses --------------------------------------------------------------------------------
+
+def _reduced(value, out, reduction):
+    return out if reduction == _losses.Reduction.REDUCTION_NONE else float(value)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: reduce((input - target)²).
+
+    Parameters
+    ----------
+    input, target : arrays of the same shape (any ndim)
+    reduction : 'mean' | 'sum' | 'none'
+
+    Returns
+    -------
+    float for 'mean' and 'sum' (nan for 'mean' over an empty input); for 'none'
+    an ndarray of input's shape.
+
+    PyTorch equivalent: ``torch.nn.functional.mse_loss``.
+
+    >>> mse_loss(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
+    0.25
+    """
+    input, target, code = v.elementwise_loss_args(input, target, reduction)
+    out = np.empty_like(input) if code == _losses.Reduction.REDUCTION_NONE else None
+    value = _losses.mse_loss(input.reshape(-1), target.reshape(-1),
+                             None if out is None else out.reshape(-1), None, code)
+    return _reduced(value, out, code)
+
+
+def mse_loss_and_grad(input, target, reduction="mean"):
+    """(mse_loss(...), mse_loss_grad(...)) from one pass over the data; used by MSELoss."""
+    input, target, code = v.elementwise_loss_args(input, target, reduction)
+    out = np.empty_like(input) if code == _losses.Reduction.REDUCTION_NONE else None
+    grad = np.empty_like(input)
+    value = _losses.mse_loss(input.reshape(-1), target.reshape(-1),
+                             None if out is None else out.reshape(-1), grad.reshape(-1), code)
+    return _reduced(value, out, code), grad
+
+
+def mse_loss_grad(input, target, reduction="mean"):
+    """d(mse_loss)/d(input) = 2 (input - target), divided by input.size for 'mean'.
+
+    For reduction='none' it is the gradient of the sum of the per-element losses.
+    Returns an ndarray of input's shape and dtype.
+    """
+    input, target, code = v.elementwise_loss_args(input, target, reduction)
+    grad = np.empty_like(input)
+    _losses.mse_loss(input.reshape(-1), target.reshape(-1), None, grad.reshape(-1), code)
+    return grad

@@ -1,0 +1,154 @@
+"""Layer: a dense layer with an optional activation, its parameters, gradients and forward cache."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fastbp import _activations, _dense
+from fastbp import _validate as v
+
+__all__ = ["Layer"]
+
+
+class Layer:
+    """A fully connected layer y = activation(x @ weight.T + bias), as torch.nn.Linear
+    followed by the activation module.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    activation : None | 'sigmoid'
+    bias : bool, keyword-only, default True
+    dtype : float32 (default) or float64; inputs are converted to it
+    seed : int or None; weight and bias are drawn from U(-1/sqrt(in_features),
+        1/sqrt(in_features)), torch.nn.Linear's default, with this seed
+
+    Attributes
+    ----------
+    weight : ndarray (out_features, in_features), writable in place
+    bias : ndarray (out_features,) or None
+    grad_weight, grad_bias : same shapes; ``backward`` adds to them (torch's
+        accumulation) and ``Net.zero_grad``/``SGD.zero_grad`` clear them
+
+    Assigning ``layer.weight = array`` copies the values into the existing
+    array, so an optimizer built earlier keeps updating the right memory.
+
+    >>> layer = Layer(2, 2, activation="sigmoid", dtype=np.float64, seed=0)
+    >>> y = layer(np.array([[0.05, 0.10]]))
+    >>> grad_x = layer.backward(np.ones_like(y))
+    """
+
+    def __init__(self, in_features, out_features, activation=None, *, bias=True,
+                 dtype=np.float32, seed=None):
+        self.in_features = v.positive_int(in_features, "in_features")
+        self.out_features = v.positive_int(out_features, "out_features")
+        self._act = v.activation_code(activation)
+        self.activation = activation
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias: expected True or False, got {bias!r}")
+        self.dtype = v.dtype_option(dtype)
+        rng = np.random.default_rng(v.seed_option(seed))
+        bound = 1.0 / math.sqrt(self.in_features)
+        shape = (self.out_features, self.in_features)
+        self._weight = rng.uniform(-bound, bound, shape).astype(self.dtype)
+        self._grad_weight = np.zeros(shape, dtype=self.dtype)
+        if bias:
+            self._bias = rng.uniform(-bound, bound, self.out_features).astype(self.dtype)
+            self._grad_bias = np.zeros(self.out_features, dtype=self.dtype)
+        else:
+            self._bias = None
+            self._grad_bias = None
+        self._x = None  # the forward input (N, in), owned by the layer
+        self._y = None  # the forward output (N, out), as returned to the caller
+
+    # --- parameters ------------------------------------------------------------------
+
+    @property
+    def weight(self):
+        return self._weight
+
+    @weight.setter
+    def weight(self, value):
+        value = v.as_float_array(value, "weight", self.dtype)
+        v.check_shape(value, "weight", self._weight.shape)
+        np.copyto(self._weight, value)
+
+    @property
+    def bias(self):
+        return self._bias
+
+    @bias.setter
+    def bias(self, value):
+        if self._bias is None:
+            raise ValueError("bias: this layer was built with bias=False")
+        value = v.as_float_array(value, "bias", self.dtype)
+        v.check_shape(value, "bias", self._bias.shape)
+        np.copyto(self._bias, value)
+
+    @property
+    def grad_weight(self):
+        return self._grad_weight
+
+    @property
+    def grad_bias(self):
+        return self._grad_bias
+
+    def parameters(self):
+        """[(weight, grad_weight), (bias, grad_bias)]; the bias pair only when there is a bias."""
+        pairs = [(self._weight, self._grad_weight)]
+        if self._bias is not None:
+            pairs.append((self._bias, self._grad_bias))
+        return pairs
+
+    def zero_grad(self):
+        self._grad_weight.fill(0)
+        if self._grad_bias is not None:
+            self._grad_bias.fill(0)
+
+    # --- forward / backward ------------------------------------------------------------
+
+    def forward(self, x):
+        """y = activation(x @ weight.T + bias) for x of shape (N, in_features)."""
+        given = x
+        x = v.layer_input(x, "x", self.in_features, self.dtype)
+        if x is given:
+            x = x.copy()  # backward must see this input even if the caller changes theirs
+        return self._forward(x)
+
+    __call__ = forward
+
+    def _forward(self, x):
+        """Forward on an input already validated and owned by fastbp."""
+        y = np.empty((x.shape[0], self.out_features), dtype=self.dtype)
+        _dense.linear(x, self._weight, self._bias, y)
+        if self._act != _activations.Activation.IDENTITY:
+            flat = y.reshape(-1)
+            _activations.forward(self._act, flat, flat, y.shape[0])
+        self._x, self._y = x, y
+        return y
+
+    def backward(self, grad_y):
+        """grad_x for grad_y = d(loss)/dy of the most recent forward; adds to the parameter grads."""
+        if self._y is None:
+            raise RuntimeError("Layer.backward() called before forward()")
+        grad_y = v.as_float_array(grad_y, "grad_y", self.dtype)
+        v.check_shape(grad_y, "grad_y", self._y.shape)
+        return self._backward(grad_y)
+
+    def _backward(self, grad_y, need_grad_x=True):
+        grad_z = grad_y
+        if self._act != _activations.Activation.IDENTITY:
+            grad_z = np.empty_like(grad_y)
+            _activations.backward(self._act, grad_y.reshape(-1), self._y.reshape(-1),
+                                  grad_z.reshape(-1), grad_y.shape[0])
+        grad_x = np.empty_like(self._x) if need_grad_x else None
+        _dense.linear_backward(grad_z, self._x, self._weight, grad_x, self._grad_weight,
+                               self._grad_bias)
+        return grad_x
+
+    def __repr__(self):
+        act = "" if self.activation is None else f", activation={self.activation!r}"
+        bias = "" if self._bias is not None else ", bias=False"
+        return f"Layer({self.in_features}, {self.out_features}{act}{bias}, dtype={self.dtype.name})"

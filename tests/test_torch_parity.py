@@ -1,0 +1,153 @@
+"""Values and gradients against PyTorch itself; skipped cleanly when torch is absent."""
+
+import io
+
+import numpy as np
+import pytest
+from conftest import DTYPES, assert_close
+
+from fastbp import SGD, Layer, MSELoss, Net
+from fastbp import functional as F
+from fastbp.__main__ import demo
+
+torch = pytest.importorskip("torch")
+
+TORCH_DTYPE = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
+def tt(a, grad=False):
+    return torch.tensor(np.asarray(a), requires_grad=grad)
+
+
+def torch_net(net):
+    """torch.nn.Sequential with the same weights as a fastbp Net."""
+    modules = []
+    for layer in net:
+        lin = torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
+                              dtype=TORCH_DTYPE[layer.dtype])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(layer.weight))
+            if layer.bias is not None:
+                lin.bias.copy_(torch.from_numpy(layer.bias))
+        modules.append(lin)
+        if layer.activation == "sigmoid":
+            modules.append(torch.nn.Sigmoid())
+    return torch.nn.Sequential(*modules)
+
+
+def torch_params(seq):
+    return [p for p in seq.parameters()]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,i,o", [(1, 2, 2), (7, 13, 5), (64, 100, 30)])
+def test_linear_and_backward(rng, dtype, n, i, o):
+    x = rng.standard_normal((n, i)).astype(dtype)
+    w = rng.standard_normal((o, i)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    gy = rng.standard_normal((n, o)).astype(dtype)
+    tx, tw, tb = tt(x, True), tt(w, True), tt(b, True)
+    ty = torch.nn.functional.linear(tx, tw, tb)
+    ty.backward(tt(gy))
+    scale = float(np.abs(x).sum(1).max() * np.abs(w).max()) + 1
+    assert_close(F.linear(x, w, b), ty.detach().numpy(), dtype, scale)
+    gx, gw, gb = F.linear_backward(gy, x, w)
+    assert_close(gx, tx.grad.numpy(), dtype, scale)
+    assert_close(gw, tw.grad.numpy(), dtype, float(np.abs(gy).sum(0).max() * np.abs(x).max()) + 1)
+    assert_close(gb, tb.grad.numpy(), dtype, float(np.abs(gy).sum(0).max()))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_and_backward(rng, dtype):
+    x = np.concatenate([8 * rng.standard_normal(200),
+                        [0, 50, -50, 100, -100, 1e4, -1e4, np.inf, -np.inf, np.nan]]).astype(dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    tx = tt(x, True)
+    ty = torch.sigmoid(tx)
+    ty.backward(tt(gy))
+    y = F.sigmoid(x)
+    assert_close(y, ty.detach().numpy(), dtype)
+    assert_close(F.sigmoid_backward(gy, y), tx.grad.numpy(), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss(rng, dtype, reduction):
+    x = rng.standard_normal((16, 3)).astype(dtype)
+    t = rng.standard_normal((16, 3)).astype(dtype)
+    tx = tt(x, True)
+    tl = torch.nn.functional.mse_loss(tx, tt(t), reduction=reduction)
+    tl.sum().backward()
+    assert_close(F.mse_loss(x, t, reduction), tl.detach().numpy(), dtype)
+    assert_close(F.mse_loss_grad(x, t, reduction), tx.grad.numpy(), dtype)
+    loss_fn = MSELoss(reduction)
+    loss_fn(x, t)
+    assert_close(loss_fn.backward(), tx.grad.numpy(), dtype)
+
+
+def test_mse_teaching_text_snippet_matches_torch():
+    pred, true = [1.0, 2.0, 3.0], [1.5, 2.5, 3.5]
+    expected = torch.nn.MSELoss()(torch.tensor(pred), torch.tensor(true)).item()
+    assert F.mse_loss(np.array(pred, np.float32), np.array(true, np.float32)) == expected
+
+
+def test_worked_example_matches_torch_to_1e12():
+    """The demo's network, loss, every gradient and the lr-0.5 update, float64."""
+    net = demo(lr=0.5, steps=1, dtype="float64", out=io.StringIO())
+    seq = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sigmoid(),
+                              torch.nn.Linear(2, 2), torch.nn.Sigmoid()).double()
+    with torch.no_grad():
+        seq[0].weight.copy_(torch.tensor([[0.15, 0.20], [0.25, 0.30]], dtype=torch.float64))
+        seq[0].bias.copy_(torch.tensor([0.35, 0.35], dtype=torch.float64))
+        seq[2].weight.copy_(torch.tensor([[0.40, 0.45], [0.50, 0.55]], dtype=torch.float64))
+        seq[2].bias.copy_(torch.tensor([0.60, 0.60], dtype=torch.float64))
+    opt = torch.optim.SGD(seq.parameters(), lr=0.5)
+    opt.zero_grad()
+    loss = torch.nn.MSELoss()(seq(torch.tensor([[0.05, 0.10]], dtype=torch.float64)),
+                              torch.tensor([[0.01, 0.99]], dtype=torch.float64))
+    loss.backward()
+    grads = [p.grad.numpy().copy() for p in seq.parameters()]
+    opt.step()
+    for (p, g), tp, tg in zip(net.parameters(), seq.parameters(), grads):
+        np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-12, atol=1e-15)
+    # and the loss itself, recomputed by fastbp for the same starting point
+    fresh = demo(lr=0.0, steps=1, dtype="float64", out=io.StringIO())
+    assert abs(F.mse_loss(fresh(np.array([[0.05, 0.10]])), np.array([[0.01, 0.99]]))
+               - loss.item()) <= 1e-12 * loss.item()
+
+
+SGD_OPTIONS = [
+    {},
+    {"momentum": 0.9},
+    {"momentum": 0.9, "dampening": 0.5},
+    {"momentum": 0.9, "nesterov": True},
+    {"weight_decay": 0.01},
+    {"maximize": True},
+    {"momentum": 0.7, "dampening": 0.2, "weight_decay": 0.005, "maximize": True},
+    {"momentum": 0.6, "nesterov": True, "weight_decay": 0.02},
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", SGD_OPTIONS, ids=lambda o: ",".join(o) or "plain")
+def test_sgd_trajectory_50_steps(rng, dtype, options):
+    net = Net([Layer(4, 8, "sigmoid", dtype=dtype, seed=1), Layer(8, 3, dtype=dtype, seed=2),
+               Layer(3, 2, "sigmoid", dtype=dtype, seed=3)])
+    seq = torch_net(net)
+    x = rng.standard_normal((16, 4)).astype(dtype)
+    t = rng.random((16, 2)).astype(dtype)
+    opt = SGD(net, lr=0.2, **options)
+    topt = torch.optim.SGD(seq.parameters(), lr=0.2, **options)
+    loss_fn, tloss_fn = MSELoss(), torch.nn.MSELoss()
+    for step in range(50):
+        loss = net.train_step(x, t, loss_fn, opt)
+        topt.zero_grad()
+        tloss = tloss_fn(seq(torch.from_numpy(x)), torch.from_numpy(t))
+        tloss.backward()
+        topt.step()
+        # rounding differences compound over steps; 50 steps of this small net stay
+        # within 20x a single operation's tolerance
+        assert abs(loss - tloss.item()) <= 20 * (1e-5 if dtype == np.float32 else 1e-12) * abs(tloss.item())
+    for (p, _), tp in zip(net.parameters(), seq.parameters()):
+        assert_close(p, tp.detach().numpy(), dtype, scale=20)
