@@ -7,7 +7,7 @@ from conftest import DTYPES, assert_close, layouts
 import reference as ref
 from fastbp import functional as F
 
-# Small shapes take the plain loop, the last ones the BLAS path (N*I*O > 512).
+# Shapes on both sides of the plain-loop/BLAS switch (N*I*O <= 128 takes the loop).
 SHAPES = [(1, 1, 1), (1, 2, 2), (2, 1, 3), (7, 13, 5), (1, 300, 1), (5, 1, 200),
           (16, 32, 8), (128, 784, 256), (33, 65, 17)]
 
