@@ -3,9 +3,14 @@
 The kernels trust their inputs (bounds checks off) because every public entry
 point validates first, in ``fastbp/_validate.py``.  OpenMP is used when a test
 program compiles and links with it; ``FASTBP_NO_OPENMP=1`` forces a serial build.
+Every extension gets two macros: ``FASTBP_OPENMP`` (1 or 0) and
+``FASTBP_COMPILE_FLAGS`` (the flags added here, as bare tokens: stringify it, as
+``_build_info.pyx`` does, because a quoted string does not survive MSVC's
+command line).
 """
 
 import os
+import shlex
 import sys
 import tempfile
 import textwrap
@@ -21,12 +26,30 @@ MODULES = {
     "_activations": [],
     "_losses": [],
     "_optim": [],
+    "_build_info": [],
 }
 
 # Never -march=native or -ffast-math: wheels must run on any x86-64 and keep
 # IEEE semantics (NaN propagation, the BCE log clamp); see build-notes.md.
 OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3"]}
-OPENMP_FLAGS = {"msvc": (["/openmp"], []), "other": (["-fopenmp"], ["-fopenmp"])}
+
+# (compile flags, link flags) to try in order; the first whose probe links wins.
+# MSVC ships OpenMP 2.0 as /openmp (vcomp140.dll, which delvewheel vendors).
+# gcc and LLVM clang take -fopenmp.  Apple clang refuses -fopenmp but accepts it
+# through the preprocessor with Homebrew's or conda's libomp found via CPPFLAGS
+# and LDFLAGS (scikit-learn's recipe); the v1 macOS wheels skip OpenMP anyway
+# (FASTBP_NO_OPENMP=1 in pyproject.toml: vendored libomp copies clash).
+OPENMP_CANDIDATES = {
+    "msvc": [(["/openmp"], [])],
+    "other": [(["-fopenmp"], ["-fopenmp"])]
+    + ([(["-Xpreprocessor", "-fopenmp"], ["-lomp"])] if sys.platform == "darwin" else []),
+}
+
+# Flags that make a binary unportable or break IEEE semantics; refused wherever
+# they come from (CFLAGS included), because no tool catches them afterwards:
+# a -march=native wheel still gets a manylinux tag (build-notes.md, pitfall 5).
+FORBIDDEN_FLAGS = ("-march=native", "-mcpu=native", "-ffast-math", "-Ofast",
+                   "-funsafe-math-optimizations", "/fp:fast")
 
 CYTHON_DIRECTIVES = dict(
     language_level=3,
@@ -55,37 +78,64 @@ def compiler_family(compiler):
 
 
 def openmp_works(compiler, cflags, lflags):
-    """Compile and link a tiny OpenMP program; any failure means "no OpenMP"."""
+    """Compile and link a tiny OpenMP program; any failure means "no OpenMP".
+
+    distutils links executables without $LDFLAGS, so they are passed here: that
+    is where a non-default libomp (macOS) is found.
+    """
+    env_ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
             f.write(OPENMP_PROBE)
         try:
             objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
-            compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=lflags)
+            compiler.link_executable(objs, "probe", output_dir=tmp,
+                                     extra_postargs=lflags + env_ldflags)
         except Exception:  # CompileError, LinkError, missing omp.h: all mean serial
             return False
     return True
 
 
+def openmp_flags(compiler):
+    """(cflags, lflags) for OpenMP, or ([], []) for a serial build."""
+    if os.environ.get("FASTBP_NO_OPENMP", "") not in ("", "0"):
+        print("fastbp: FASTBP_NO_OPENMP is set: serial build", file=sys.stderr)
+        return [], []
+    for cflags, lflags in OPENMP_CANDIDATES[compiler_family(compiler)]:
+        if openmp_works(compiler, cflags, lflags):
+            return cflags, lflags
+        print(f"fastbp: OpenMP probe with {cflags} {lflags} failed", file=sys.stderr)
+    print("fastbp: no working OpenMP: serial build", file=sys.stderr)
+    return [], []
+
+
+def check_portable(compiler):
+    """Refuse the flags in FORBIDDEN_FLAGS, from the compiler command or the environment."""
+    given = list(getattr(compiler, "compiler_so", None) or [])
+    for var in ("CFLAGS", "CPPFLAGS", "CL", "_CL_"):
+        given += shlex.split(os.environ.get(var, ""))
+    bad = sorted({flag for flag in given if flag in FORBIDDEN_FLAGS})
+    if bad:
+        sys.exit(f"fastbp: refusing to build with {' '.join(bad)}: the binary would crash on "
+                 "older CPUs or break IEEE semantics (NaN, the BCE clamp); remove it from the "
+                 "compiler flags (CFLAGS)")
+
+
 class BuildExt(build_ext):
     def build_extensions(self):
+        check_portable(self.compiler)
         family = compiler_family(self.compiler)
-        cflags, lflags = OPENMP_FLAGS[family]
-        use_openmp = os.environ.get("FASTBP_NO_OPENMP", "") in ("", "0") and openmp_works(
-            self.compiler, cflags, lflags
-        )
-        if not use_openmp:
-            cflags, lflags = [], []
-        opt = OPT_FLAGS[family]
+        cflags, lflags = openmp_flags(self.compiler)
+        flags = OPT_FLAGS[family] + cflags
         for ext in self.extensions:
-            ext.extra_compile_args = opt + cflags
+            ext.extra_compile_args = flags
             ext.extra_link_args = lflags
             ext.define_macros = [
-                ("FASTBP_OPENMP", "1" if use_openmp else "0"),
-                ("FASTBP_COMPILE_FLAGS", '"%s"' % " ".join(opt + cflags)),
+                ("FASTBP_OPENMP", "1" if cflags else "0"),
+                ("FASTBP_COMPILE_FLAGS", " ".join(flags)),
             ]
-        print(f"fastbp: OpenMP {'on' if use_openmp else 'off'}; flags {opt + cflags}", file=sys.stderr)
+        print(f"fastbp: OpenMP {'on' if cflags else 'off'}; flags {flags}", file=sys.stderr)
         super().build_extensions()
 
 

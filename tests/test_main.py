@@ -27,3 +27,13 @@ def test_bad_options_exit_with_usage():
     for args in (["--steps", "0"], ["--dtype", "int8"], ["--lr", "-1"], ["frobnicate"]):
         r = run(*args)
         assert r.returncode == 2 and "usage:" in r.stderr
+
+
+def test_info_prints_show_config():
+    import fastbp
+
+    r = run("info")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"fastbp {fastbp.__version__}\n")
+    for section in ("compile flags", "OpenMP", "BLAS behind scipy", "Dependencies", "platform"):
+        assert section in r.stdout, section

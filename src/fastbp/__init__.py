@@ -8,7 +8,7 @@ from fastbp.layers import Layer
 from fastbp.losses import MSELoss
 from fastbp.net import Net
 from fastbp.optim import SGD
+from fastbp._show_config import show_config
+from fastbp._version import __version__
 
-__version__ = "0.1.0"
-
-__all__ = ["Layer", "MSELoss", "Net", "SGD", "functional", "__version__"]
+__all__ = ["Layer", "MSELoss", "Net", "SGD", "functional", "show_config", "__version__"]

@@ -1,5 +1,8 @@
 """``python -m fastbp [demo]``: the teaching text's worked 2-2-2 network, computed by fastbp.
 
+``python -m fastbp info`` prints ``fastbp.show_config()``: the build and runtime
+configuration a bug report needs.
+
 The network: inputs i1 = 0.05, i2 = 0.10; hidden h1, h2 and outputs o1, o2 all
 sigmoid; weights w1..w4 = 0.15, 0.20, 0.25, 0.30 (h1 = sigmoid(w1 i1 + w2 i2 + b1)),
 w5..w8 = 0.40, 0.45, 0.50, 0.55 (o1 = sigmoid(w5 h1 + w6 h2 + b2)), b1 = 0.35,
@@ -14,7 +17,7 @@ import sys
 
 import numpy as np
 
-from fastbp import SGD, Layer, MSELoss, Net
+from fastbp import SGD, Layer, MSELoss, Net, show_config
 from fastbp import functional as F
 
 INPUT = [[0.05, 0.10]]
@@ -151,6 +154,8 @@ def build_parser():
     demo_cmd.add_argument("--steps", type=positive_int, default=1,
                           help="SGD steps to run, printing the loss of each (default 1)")
     demo_cmd.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    commands.add_parser("info", help="the build and runtime configuration (compiler flags, OpenMP, "
+                                     "BLAS, threads, versions) to paste into a bug report")
     return parser
 
 
@@ -163,6 +168,8 @@ def main(argv=None):
         if args.lr < 0:
             build_parser().error(f"--lr: expected a value >= 0, got {args.lr}")
         demo(lr=args.lr, steps=args.steps, dtype=args.dtype)
+    elif args.command == "info":
+        show_config()
     return 0
 
 

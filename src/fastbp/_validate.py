@@ -173,6 +173,14 @@ def seed_option(seed):
     return int(seed)
 
 
+def choice(value, name: str, choices: tuple) -> str:
+    """One of a fixed set of string options (show_config's mode, ...)."""
+    if value not in choices:
+        names = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}: expected one of {names}, got {value!r}")
+    return value
+
+
 # --- composite checks used by functional.py and the classes -------------------------
 
 def linear_args(x, weight, bias):
