@@ -12,6 +12,7 @@ import numpy as np
 
 from fastbp import _activations, _dense, _losses
 from fastbp import _validate as v
+from fastbp._typing import ArrayLike, FloatArray
 
 __all__ = [
     "linear", "linear_backward",
@@ -22,7 +23,7 @@ __all__ = [
 
 # --- dense -------------------------------------------------------------------------------
 
-def linear(x, weight, bias=None):
+def linear(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> FloatArray:
     """y = x @ weight.T + bias.
 
     Parameters
@@ -46,7 +47,8 @@ def linear(x, weight, bias=None):
     return out
 
 
-def linear_backward(grad_y, x, weight, bias=True):
+def linear_backward(grad_y: ArrayLike, x: ArrayLike, weight: ArrayLike, bias: bool = True
+                    ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """Gradients of y = x @ weight.T + bias given grad_y = d(loss)/dy.
 
     Parameters
@@ -88,7 +90,7 @@ def _elementwise_activation_backward(act, grad_y, y):
     return out
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> FloatArray:
     """y = 1 / (1 + exp(-x)), elementwise, any shape.  PyTorch equivalent: ``torch.sigmoid``.
 
     >>> sigmoid(np.array([0.0]))
@@ -97,7 +99,7 @@ def sigmoid(x):
     return _elementwise_activation(_activations.Activation.SIGMOID, x)
 
 
-def sigmoid_backward(grad_y, y):
+def sigmoid_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
     """grad_x = grad_y * (1 - y) * y, from the forward OUTPUT y = sigmoid(x).
 
     PyTorch equivalent: ``torch.ops.aten.sigmoid_backward(grad_y, y)``.
@@ -111,7 +113,7 @@ def _reduced(value, out, reduction):
     return out if reduction == _losses.Reduction.REDUCTION_NONE else float(value)
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> float | FloatArray:
     """Mean squared error: reduce((input - target)²).
 
     Parameters
@@ -136,7 +138,8 @@ def mse_loss(input, target, reduction="mean"):
     return _reduced(value, out, code)
 
 
-def mse_loss_and_grad(input, target, reduction="mean"):
+def mse_loss_and_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean"
+                      ) -> tuple[float | FloatArray, FloatArray]:
     """(mse_loss(...), mse_loss_grad(...)) from one pass over the data; used by MSELoss."""
     input, target, code = v.elementwise_loss_args(input, target, reduction)
     out = np.empty_like(input) if code == _losses.Reduction.REDUCTION_NONE else None
@@ -146,7 +149,7 @@ def mse_loss_and_grad(input, target, reduction="mean"):
     return _reduced(value, out, code), grad
 
 
-def mse_loss_grad(input, target, reduction="mean"):
+def mse_loss_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> FloatArray:
     """d(mse_loss)/d(input) = 2 (input - target), divided by input.size for 'mean'.
 
     For reduction='none' it is the gradient of the sum of the per-element losses.

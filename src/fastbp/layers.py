@@ -8,6 +8,7 @@ import numpy as np
 
 from fastbp import _activations, _dense
 from fastbp import _validate as v
+from fastbp._typing import ArrayLike, DTypeLike, FloatArray, ParameterPair
 
 __all__ = ["Layer"]
 
@@ -40,8 +41,8 @@ class Layer:
     >>> grad_x = layer.backward(np.ones_like(y))
     """
 
-    def __init__(self, in_features, out_features, activation=None, *, bias=True,
-                 dtype=np.float32, seed=None):
+    def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
+                 bias: bool = True, dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
         self.in_features = v.positive_int(in_features, "in_features")
         self.out_features = v.positive_int(out_features, "out_features")
         self._act = v.activation_code(activation)
@@ -66,21 +67,21 @@ class Layer:
     # --- parameters ------------------------------------------------------------------
 
     @property
-    def weight(self):
+    def weight(self) -> FloatArray:
         return self._weight
 
     @weight.setter
-    def weight(self, value):
+    def weight(self, value: ArrayLike) -> None:
         value = v.as_float_array(value, "weight", self.dtype)
         v.check_shape(value, "weight", self._weight.shape)
         np.copyto(self._weight, value)
 
     @property
-    def bias(self):
+    def bias(self) -> FloatArray | None:
         return self._bias
 
     @bias.setter
-    def bias(self, value):
+    def bias(self, value: ArrayLike) -> None:
         if self._bias is None:
             raise ValueError("bias: this layer was built with bias=False")
         value = v.as_float_array(value, "bias", self.dtype)
@@ -88,28 +89,28 @@ class Layer:
         np.copyto(self._bias, value)
 
     @property
-    def grad_weight(self):
+    def grad_weight(self) -> FloatArray:
         return self._grad_weight
 
     @property
-    def grad_bias(self):
+    def grad_bias(self) -> FloatArray | None:
         return self._grad_bias
 
-    def parameters(self):
+    def parameters(self) -> list[ParameterPair]:
         """[(weight, grad_weight), (bias, grad_bias)]; the bias pair only when there is a bias."""
         pairs = [(self._weight, self._grad_weight)]
         if self._bias is not None:
             pairs.append((self._bias, self._grad_bias))
         return pairs
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         self._grad_weight.fill(0)
         if self._grad_bias is not None:
             self._grad_bias.fill(0)
 
     # --- forward / backward ------------------------------------------------------------
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike) -> FloatArray:
         """y = activation(x @ weight.T + bias) for x of shape (N, in_features)."""
         given = x
         x = v.layer_input(x, "x", self.in_features, self.dtype)
@@ -129,7 +130,7 @@ class Layer:
         self._x, self._y = x, y
         return y
 
-    def backward(self, grad_y):
+    def backward(self, grad_y: ArrayLike) -> FloatArray:
         """grad_x for grad_y = d(loss)/dy of the most recent forward; adds to the parameter grads."""
         if self._y is None:
             raise RuntimeError("Layer.backward() called before forward()")
@@ -148,7 +149,7 @@ class Layer:
                                self._grad_bias)
         return grad_x
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         act = "" if self.activation is None else f", activation={self.activation!r}"
         bias = "" if self._bias is not None else ", bias=False"
         return f"Layer({self.in_features}, {self.out_features}{act}{bias}, dtype={self.dtype.name})"

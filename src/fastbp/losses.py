@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastbp import _validate as v
 from fastbp import functional as F
+from fastbp._typing import ArrayLike, FloatArray
 
 __all__ = ["MSELoss"]
 
@@ -15,19 +16,19 @@ __all__ = ["MSELoss"]
 class _Loss:
     """Base: reduction handling and the backward() contract."""
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         v.reduction_code(reduction)
         self.reduction = reduction
         self._grad = None
 
-    def __call__(self, input, target):
+    def __call__(self, input: ArrayLike, target: ArrayLike) -> float | FloatArray:
         value, self._grad = self._value_and_grad(input, target)
         return value
 
     def _value_and_grad(self, input, target):
         raise NotImplementedError
 
-    def backward(self):
+    def backward(self) -> FloatArray:
         """d(loss)/d(input) of the most recent call: an ndarray of input's shape and dtype.
 
         For reduction='none' it is the gradient of the sum of the per-element losses.
@@ -39,7 +40,7 @@ class _Loss:
     def _options(self):
         return f"reduction={self.reduction!r}"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self._options()})"
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
 from fastbp import _validate as v
+from fastbp._typing import ArrayLike, FloatArray, LossFunction, Optimizer, ParameterPair
 from fastbp.layers import Layer
 
 __all__ = ["Net"]
@@ -17,31 +23,31 @@ class Net:
     and all layers share one dtype.
     """
 
-    def __init__(self, layers):
+    def __init__(self, layers: Iterable[Layer]) -> None:
         self.layers = v.net_layers(layers, Layer)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.layers)
 
-    def __getitem__(self, k):
+    def __getitem__(self, k: int) -> Layer:
         return self.layers[k]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         return self.layers[0].dtype
 
     @property
-    def in_features(self):
+    def in_features(self) -> int:
         return self.layers[0].in_features
 
     @property
-    def out_features(self):
+    def out_features(self) -> int:
         return self.layers[-1].out_features
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike) -> FloatArray:
         """The output for x of shape (N, in_features), converted to the Net's dtype."""
         x = self.layers[0].forward(x)
         for layer in self.layers[1:]:
@@ -50,7 +56,7 @@ class Net:
 
     __call__ = forward
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: ArrayLike) -> FloatArray:
         """grad_in = d(loss)/d(x) for grad_out = d(loss)/d(output) of the most recent forward.
 
         Adds every parameter's gradient into its grad array (call zero_grad between steps).
@@ -63,16 +69,17 @@ class Net:
             grad = layer._backward(grad)
         return grad
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for layer in self.layers:
             layer.zero_grad()
 
-    def parameters(self):
+    def parameters(self) -> list[ParameterPair]:
         """[(value, grad), ...]: layer0.weight, layer0.bias, layer1.weight, ... (no bias pair
         for a layer built with bias=False)."""
         return [pair for layer in self.layers for pair in layer.parameters()]
 
-    def train_step(self, x, target, loss_fn, optimizer):
+    def train_step(self, x: ArrayLike, target: ArrayLike, loss_fn: LossFunction,
+                   optimizer: Optimizer) -> float:
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
 
         The result and the parameters after it are exactly those of the five calls by hand.
@@ -84,6 +91,6 @@ class Net:
         optimizer.step()
         return loss
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         inner = "".join(f"\n  ({k}): {layer!r}" for k, layer in enumerate(self.layers))
         return f"Net({inner}\n)"

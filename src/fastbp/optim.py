@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from fastbp import _optim
 from fastbp import _validate as v
+from fastbp._typing import ParameterPair
+
+if TYPE_CHECKING:
+    from fastbp.net import Net
 
 __all__ = ["SGD"]
 
@@ -33,8 +40,9 @@ class SGD:
     PyTorch equivalent: ``torch.optim.SGD`` (single-tensor implementation).
     """
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+    def __init__(self, params: Net | Iterable[ParameterPair], lr: float, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 maximize: bool = False) -> None:
         self.lr = v.real_number(lr, "lr", minimum=0.0)
         self.momentum = v.real_number(momentum, "momentum", minimum=0.0)
         self.dampening = v.real_number(dampening, "dampening")
@@ -50,7 +58,7 @@ class SGD:
         self._flat = [(p.reshape(-1), g.reshape(-1)) for p, g in self.params]
         self._buffers = [None] * len(self.params)  # momentum buffers, made on the first step
 
-    def step(self):
+    def step(self) -> None:
         """Update every parameter in place from its current gradient."""
         for k, (p, g) in enumerate(self._flat):
             buf = self._buffers[k]
@@ -60,12 +68,12 @@ class SGD:
             _optim.sgd_step(p, g, buf, self.lr, self.momentum, self.dampening,
                             self.weight_decay, self.nesterov, self.maximize, first)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set every gradient to zero."""
         for _, g in self._flat:
             g.fill(0)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, dampening={self.dampening}, "
                 f"weight_decay={self.weight_decay}, nesterov={self.nesterov}, "
                 f"maximize={self.maximize})")
