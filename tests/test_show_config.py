@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import scipy
 
+import threadpoolctl  # a runtime dependency of fastbp: no skip when it is missing
+
 import fastbp
 from fastbp import _build_info
-
-threadpoolctl = pytest.importorskip("threadpoolctl")
 
 OPENMP_FLAGS = ("-fopenmp", "/openmp")
 # Flags setup.py refuses; the build must never carry them (build-notes.md, pitfalls 4-5).

@@ -38,10 +38,10 @@ def _version_of(module_name: str) -> str | None:
 def _package_dirs(module_name: str) -> list[str]:
     """Where a package's own shared libraries live: its folder and the '<name>.libs'
     folder beside it (auditwheel, delvewheel; delocate uses '<name>/.dylibs')."""
-    module = importlib.import_module(module_name)
-    if not getattr(module, "__file__", None):
+    file = getattr(importlib.import_module(module_name), "__file__", None)
+    if not file:
         return []
-    pkg_dir = os.path.realpath(os.path.dirname(module.__file__))
+    pkg_dir = os.path.realpath(os.path.dirname(file))
     return [pkg_dir, pkg_dir + ".libs"]
 
 
