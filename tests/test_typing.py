@@ -16,7 +16,11 @@ import pytest
 
 import fastbp
 
+# NDArray[np.floating[Any]]: numpy 1.26's stubs (numpy>=1.25 is supported) need the
+# type argument that numpy 2 defaults.
 USER_SCRIPT = """
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -34,9 +38,9 @@ loss_fn = MSELoss()
 history: list[float] = [net.train_step(x, y, loss_fn, optimizer) for _ in range(3)]
 
 net.zero_grad()
-out: NDArray[np.floating] = net(x)
+out: NDArray[np.floating[Any]] = net(x)
 loss = loss_fn(out, y)
-grad_x: NDArray[np.floating] = net.backward(loss_fn.backward())
+grad_x: NDArray[np.floating[Any]] = net.backward(loss_fn.backward())
 optimizer.step()
 pairs = net.parameters()
 first: Layer = net[0]
