@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import platform
 import sys
 from typing import Any
 
@@ -87,6 +86,8 @@ def _library_entry(lib: dict[str, Any] | None) -> dict[str, Any]:
 
 def config() -> dict[str, Any]:
     """Everything ``show_config`` prints, as nested dicts of plain values."""
+    import platform  # here, not at module level: 6 ms that `import fastbp` need not pay
+
     try:
         from threadpoolctl import threadpool_info
         libraries = threadpool_info()
