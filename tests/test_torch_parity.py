@@ -57,17 +57,55 @@ def test_linear_and_backward(rng, dtype, n, i, o):
     assert_close(gb, tb.grad.numpy(), dtype, float(np.abs(gy).sum(0).max()))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_and_backward(rng, dtype):
-    x = np.concatenate([8 * rng.standard_normal(200),
-                        [0, 50, -50, 100, -100, 1e4, -1e4, np.inf, -np.inf, np.nan]]).astype(dtype)
-    gy = rng.standard_normal(x.shape).astype(dtype)
+ELEMENTWISE = {"sigmoid": (F.sigmoid, F.sigmoid_backward, torch.sigmoid),
+               "relu": (F.relu, F.relu_backward, torch.relu),
+               "tanh": (F.tanh, F.tanh_backward, torch.tanh)}
+ROWWISE = {"softmax": (F.softmax, F.softmax_backward, lambda t: torch.softmax(t, -1)),
+           "log_softmax": (F.log_softmax, F.log_softmax_backward,
+                           lambda t: torch.log_softmax(t, -1))}
+
+
+def assert_same_as_torch(x, gy, forward, backward, torch_fn, dtype):
     tx = tt(x, True)
-    ty = torch.sigmoid(tx)
+    ty = torch_fn(tx)
     ty.backward(tt(gy))
-    y = F.sigmoid(x)
-    assert_close(y, ty.detach().numpy(), dtype)
-    assert_close(F.sigmoid_backward(gy, y), tx.grad.numpy(), dtype)
+    y = forward(x)
+    expected_y, expected_gx = ty.detach().numpy(), tx.grad.numpy()
+    # nan exactly where torch has nan, inf exactly where torch has inf
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected_y))
+    np.testing.assert_array_equal(np.isposinf(y), np.isposinf(expected_y))
+    np.testing.assert_array_equal(np.isneginf(y), np.isneginf(expected_y))
+    assert_close(y, expected_y, dtype)
+    gx = backward(gy, y)
+    np.testing.assert_array_equal(np.isnan(gx), np.isnan(expected_gx))
+    assert_close(gx, expected_gx, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_activation_and_backward(rng, dtype, name):
+    x = np.concatenate([8 * rng.standard_normal(200),
+                        [0, -0.0, 50, -50, 100, -100, 1e4, -1e4, np.inf, -np.inf, np.nan]]).astype(dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    gy[-4:] = [np.nan, np.inf, 0, 1]
+    forward, backward, torch_fn = ELEMENTWISE[name]
+    assert_same_as_torch(x, gy, forward, backward, torch_fn, dtype)
+    if name == "relu":
+        # -0.0 keeps its sign, as torch's clamp_min does
+        np.testing.assert_array_equal(np.signbit(F.relu(x)), np.signbit(torch.relu(tt(x)).numpy()))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ROWWISE)
+def test_rowwise_activation_and_backward(rng, dtype, name):
+    inf, nan = np.inf, np.nan
+    x = np.concatenate([6 * rng.standard_normal((40, 5)),
+                        [[-inf, -inf, -inf, -inf, -inf], [-inf, 0, 1, 2, -inf], [inf, 0, 1, 2, 3],
+                         [nan, 0, 1, 2, 3], [1e4, -1e4, 0, 5e3, -5e3], [-1e4] * 5,
+                         [100, -100, 100, -100, 0], [-inf, -inf, 5, -inf, -inf]]]).astype(dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    forward, backward, torch_fn = ROWWISE[name]
+    assert_same_as_torch(x, gy, forward, backward, torch_fn, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

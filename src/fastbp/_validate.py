@@ -25,7 +25,9 @@ MAX_DIM = 2**31 - 1
 
 REDUCTIONS = {"none": Reduction.REDUCTION_NONE, "mean": Reduction.REDUCTION_MEAN,
               "sum": Reduction.REDUCTION_SUM}
-ACTIVATIONS = {None: Activation.IDENTITY, "sigmoid": Activation.SIGMOID}
+ACTIVATIONS = {None: Activation.IDENTITY, "sigmoid": Activation.SIGMOID, "relu": Activation.RELU,
+               "tanh": Activation.TANH, "softmax": Activation.SOFTMAX,
+               "log_softmax": Activation.LOG_SOFTMAX}
 
 
 def shape_str(shape) -> str:
@@ -214,6 +216,19 @@ def activation_backward_args(grad_y, y):
     grad_y = as_float_array(grad_y, "grad_y")
     y = as_float_array(y, "y", grad_y.dtype)
     check_same_shape(y, "y", grad_y, "grad_y")
+    return grad_y, y
+
+
+def rowwise_activation_input(x):
+    """softmax/log_softmax input: a 2-D float array (N, C), normalised over C."""
+    x = as_float_array(x, "x")
+    check_ndim(x, "x", 2, "(N, C)")
+    return x
+
+
+def rowwise_activation_backward_args(grad_y, y):
+    grad_y, y = activation_backward_args(grad_y, y)
+    check_ndim(grad_y, "grad_y", 2, "(N, C)")
     return grad_y, y
 
 
