@@ -19,6 +19,11 @@ def tt(a, grad=False):
     return torch.tensor(np.asarray(a), requires_grad=grad)
 
 
+TORCH_ACTIVATION = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh,
+                    "softmax": lambda: torch.nn.Softmax(dim=-1),
+                    "log_softmax": lambda: torch.nn.LogSoftmax(dim=-1)}
+
+
 def torch_net(net):
     """torch.nn.Sequential with the same weights as a fastbp Net."""
     modules = []
@@ -30,13 +35,9 @@ def torch_net(net):
             if layer.bias is not None:
                 lin.bias.copy_(torch.from_numpy(layer.bias))
         modules.append(lin)
-        if layer.activation == "sigmoid":
-            modules.append(torch.nn.Sigmoid())
+        if layer.activation is not None:
+            modules.append(TORCH_ACTIVATION[layer.activation]())
     return torch.nn.Sequential(*modules)
-
-
-def torch_params(seq):
-    return [p for p in seq.parameters()]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -168,24 +169,58 @@ SGD_OPTIONS = [
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", SGD_OPTIONS, ids=lambda o: ",".join(o) or "plain")
-def test_sgd_trajectory_50_steps(rng, dtype, options):
-    net = Net([Layer(4, 8, "sigmoid", dtype=dtype, seed=1), Layer(8, 3, dtype=dtype, seed=2),
-               Layer(3, 2, "sigmoid", dtype=dtype, seed=3)])
+@pytest.mark.parametrize("activations", [["sigmoid", "relu"], ["tanh", None], ["relu", "softmax"],
+                                         ["tanh", "log_softmax"], ["relu", "tanh", "sigmoid"]])
+@pytest.mark.parametrize("n", [1, 13])
+def test_net_forward_backward_match_sequential(rng, dtype, activations, n):
+    sizes = [6, 40, 9, 4][:len(activations) + 1]
+    net = Net([Layer(a, b, act, bias=k != 1, dtype=dtype, seed=k)
+               for k, (a, b, act) in enumerate(zip(sizes, sizes[1:], activations))])
     seq = torch_net(net)
+    x = rng.standard_normal((n, sizes[0])).astype(dtype)
+    gy = rng.standard_normal((n, sizes[-1])).astype(dtype)
+    tx = tt(x, True)
+    ty = seq(tx)
+    ty.backward(tt(gy))
+    assert_close(net(x), ty.detach().numpy(), dtype, 10)
+    assert_close(net.backward(gy), tx.grad.numpy(), dtype, 10 * n)
+    torch_params = list(seq.parameters())
+    assert len(torch_params) == len(net.parameters())
+    for (_, g), tp in zip(net.parameters(), torch_params):
+        assert_close(g, tp.grad.numpy(), dtype, 10 * n)
+
+
+# The losses trained through in the 50-step trajectories: (fastbp loss, torch loss, target
+# for a batch of outputs).  CROSS ENTROPY TRAJECTORIES: add
+# (CrossEntropyLoss, torch.nn.CrossEntropyLoss, class indices) here once the losses branch
+# that brings fastbp.CrossEntropyLoss is merged.
+TRAJECTORY_LOSSES = {
+    "mse": (MSELoss, torch.nn.MSELoss, lambda rng, n, c, dtype: rng.random((n, c)).astype(dtype)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss", TRAJECTORY_LOSSES)
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("options", SGD_OPTIONS, ids=lambda o: ",".join(o) or "plain")
+def test_sgd_trajectory_50_steps(rng, dtype, loss, activation, options):
+    net = Net([Layer(4, 8, activation, dtype=dtype, seed=1), Layer(8, 3, dtype=dtype, seed=2),
+               Layer(3, 2, activation, dtype=dtype, seed=3)])
+    seq = torch_net(net)
+    loss_class, torch_loss_class, make_target = TRAJECTORY_LOSSES[loss]
     x = rng.standard_normal((16, 4)).astype(dtype)
-    t = rng.random((16, 2)).astype(dtype)
+    t = make_target(rng, 16, 2, dtype)
     opt = SGD(net, lr=0.2, **options)
     topt = torch.optim.SGD(seq.parameters(), lr=0.2, **options)
-    loss_fn, tloss_fn = MSELoss(), torch.nn.MSELoss()
+    loss_fn, tloss_fn = loss_class(), torch_loss_class()
     for step in range(50):
-        loss = net.train_step(x, t, loss_fn, opt)
+        value = net.train_step(x, t, loss_fn, opt)
         topt.zero_grad()
         tloss = tloss_fn(seq(torch.from_numpy(x)), torch.from_numpy(t))
         tloss.backward()
         topt.step()
         # rounding differences compound over steps; 50 steps of this small net stay
         # within 20x a single operation's tolerance
-        assert abs(loss - tloss.item()) <= 20 * (1e-5 if dtype == np.float32 else 1e-12) * abs(tloss.item())
+        assert abs(value - tloss.item()) <= 20 * (1e-5 if dtype == np.float32 else 1e-12) * abs(tloss.item())
     for (p, _), tp in zip(net.parameters(), seq.parameters()):
         assert_close(p, tp.detach().numpy(), dtype, scale=20)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -307,3 +308,59 @@ def parameter_pairs(params) -> list:
             raise ValueError(f"params[{k}]: value and grad share memory")
         pairs.append((value, grad))
     return pairs
+
+
+def state_dict_arrays(state, expected: dict, dtype) -> dict:
+    """load_state_dict's argument: exactly the keys of ``expected`` (name -> shape), each
+    an array of that shape, returned converted to ``dtype``.  Checks everything before
+    the caller copies anything, so a bad state_dict leaves the Net as it was."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state_dict: expected a mapping of name -> array, got {type(state).__name__}")
+    for key, shape in expected.items():
+        if key not in state:
+            raise ValueError(f"state_dict: missing key {key!r} (expected shape {shape_str(shape)}, "
+                             "got no array)")
+    arrays = {}
+    for key, value in state.items():
+        name = f"state_dict[{key!r}]"
+        arr = as_float_array(value, name, dtype)
+        if key not in expected:
+            raise ValueError(f"state_dict: unexpected key {key!r} (shape {shape_str(arr.shape)}); "
+                             f"expected the keys {', '.join(repr(k) for k in expected)}")
+        if arr.shape != tuple(expected[key]):
+            raise ValueError(f"{name}: expected shape {shape_str(expected[key])}, "
+                             f"got {shape_str(arr.shape)}")
+        arrays[key] = arr
+    return arrays
+
+
+MODEL_FORMAT = "fastbp.Net"
+MODEL_VERSION = 1
+LAYER_FIELDS = ("in_features", "out_features", "activation", "bias")
+
+
+def model_record(record) -> dict:
+    """A saved model's architecture record (parsed JSON): its structure, not its values.
+
+    The values (sizes, activation names, dtype, sizes that agree) are checked by
+    Layer and Net themselves when the model is rebuilt.
+    """
+    if not isinstance(record, dict):
+        raise ValueError(f"architecture: expected a JSON object, got {type(record).__name__}")
+    if record.get("format") != MODEL_FORMAT:
+        raise ValueError(f"architecture: expected format {MODEL_FORMAT!r}, got {record.get('format')!r}")
+    version = record.get("version")
+    if version != MODEL_VERSION:
+        raise ValueError(f"architecture: expected format version {MODEL_VERSION}, got {version!r}"
+                         + (" (written by a newer fastbp)" if isinstance(version, int)
+                            and version > MODEL_VERSION else ""))
+    layers = record.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise ValueError(f"architecture: expected a non-empty list of layers, got {layers!r}")
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, dict) or sorted(layer) != sorted(LAYER_FIELDS):
+            raise ValueError(f"architecture: layers[{k}]: expected an object with the fields "
+                             f"{', '.join(LAYER_FIELDS)}, got {layer!r}")
+    if not isinstance(record.get("dtype"), str):
+        raise ValueError(f"architecture: expected a dtype name, got {record.get('dtype')!r}")
+    return record

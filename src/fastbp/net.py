@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastbp import _io
 from fastbp import _validate as v
 from fastbp.layers import Layer
 
@@ -71,6 +72,79 @@ class Net:
         """[(value, grad), ...]: layer0.weight, layer0.bias, layer1.weight, ... (no bias pair
         for a layer built with bias=False)."""
         return [pair for layer in self.layers for pair in layer.parameters()]
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _parameter_names(self):
+        """{"0.weight": array, "0.bias": array, ...} of the live parameter arrays, in order."""
+        named = {}
+        for k, layer in enumerate(self.layers):
+            named[f"{k}.weight"] = layer.weight
+            if layer.bias is not None:
+                named[f"{k}.bias"] = layer.bias
+        return named
+
+    def state_dict(self):
+        """{"0.weight": ..., "0.bias": ..., "1.weight": ...}: copies of the parameters.
+
+        A layer built with bias=False has no "k.bias" key.  The arrays are copies:
+        changing them does not change the Net (use load_state_dict).
+
+        PyTorch equivalent: ``nn.Module.state_dict()`` (which returns views instead).
+        """
+        return {name: value.copy() for name, value in self._parameter_names().items()}
+
+    def load_state_dict(self, state_dict):
+        """Copy the arrays of ``state_dict`` into the parameters (converted to the Net's dtype).
+
+        The keys must be exactly those of :meth:`state_dict`, each with the same shape;
+        otherwise ValueError naming the key and the shapes, and nothing is changed.
+
+        PyTorch equivalent: ``nn.Module.load_state_dict(d)`` (strict=True).
+        """
+        params = self._parameter_names()
+        expected = {name: value.shape for name, value in params.items()}
+        arrays = v.state_dict_arrays(state_dict, expected, self.dtype)
+        for name, value in params.items():
+            value[...] = arrays[name]
+
+    def _architecture(self):
+        return {"format": v.MODEL_FORMAT, "version": v.MODEL_VERSION, "dtype": self.dtype.name,
+                "layers": [{"in_features": layer.in_features, "out_features": layer.out_features,
+                            "activation": layer.activation, "bias": layer.bias is not None}
+                           for layer in self.layers]}
+
+    def save(self, path):
+        """Write the Net (architecture and parameters) to the .npz file ``path``.
+
+        The file is written under a temporary name in the same directory and renamed
+        over ``path``, so an interrupted save never leaves a truncated model behind.
+        It holds no pickle: ``np.load(path, allow_pickle=False)`` reads it.
+        ``path`` is used as given (no ".npz" is appended).
+
+        PyTorch equivalent: ``torch.save(model.state_dict(), path)``, plus the architecture.
+        """
+        _io.write_model(path, self._architecture(), self.state_dict())
+
+    @classmethod
+    def load(cls, path):
+        """The Net saved in ``path`` by :meth:`save`.
+
+        A file that is not a fastbp model (another format, truncated or corrupted, an
+        .npz without the architecture record or with pickled data inside) is a
+        ValueError naming the path and the problem.
+        """
+        record, arrays = _io.read_model(path)
+        try:
+            net = cls([Layer(spec["in_features"], spec["out_features"], spec["activation"],
+                             bias=spec["bias"], dtype=record["dtype"])
+                       for spec in record["layers"]])
+            net.load_state_dict(arrays)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: not a fastbp model file: {exc}") from None
+        return net
+
+    # --- training ----------------------------------------------------------------------------
 
     def train_step(self, x, target, loss_fn, optimizer):
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
