@@ -10,6 +10,7 @@ import sys
 import tempfile
 import textwrap
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -21,12 +22,16 @@ MODULES = {
     "_activations": [],
     "_losses": [],
     "_optim": [],
+    "_step": [],
 }
 
 # Never -march=native or -ffast-math: wheels must run on any x86-64 and keep
 # IEEE semantics (NaN propagation, the BCE log clamp); see build-notes.md.
 OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3"]}
 OPENMP_FLAGS = {"msvc": (["/openmp"], []), "other": (["-fopenmp"], ["-fopenmp"])}
+
+# `cimport numpy` (the fused step's array checks): no deprecated NumPy C API.
+NUMPY_MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
 CYTHON_DIRECTIVES = dict(
     language_level=3,
@@ -81,7 +86,7 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             ext.extra_compile_args = opt + cflags
             ext.extra_link_args = lflags
-            ext.define_macros = [
+            ext.define_macros = NUMPY_MACROS + [
                 ("FASTBP_OPENMP", "1" if use_openmp else "0"),
                 ("FASTBP_COMPILE_FLAGS", '"%s"' % " ".join(opt + cflags)),
             ]
@@ -93,7 +98,7 @@ def extension(name, c_sources):
     return Extension(
         f"fastbp.{name}",
         [f"src/fastbp/{name}.pyx"] + [f"csrc/{c}" for c in c_sources],
-        include_dirs=["csrc"],
+        include_dirs=["csrc", numpy.get_include()],
     )
 
 

@@ -250,6 +250,16 @@ def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:
     return x
 
 
+def step_target(target, output_shape, dtype) -> np.ndarray:
+    """train_step's target for an elementwise loss: what the loss class itself would accept
+    (converted to the Net's dtype, the shape of the Net's output, the loss's own message)."""
+    target = as_float_array(target, "target", dtype)
+    if target.shape != tuple(output_shape):
+        raise ValueError(f"target: expected the shape of input {shape_str(output_shape)}, "
+                         f"got {shape_str(target.shape)}")
+    return target
+
+
 def net_layers(layers, layer_type) -> tuple:
     """A Net's layers: Layer objects, distinct, consecutive sizes agreeing, one dtype."""
     if isinstance(layers, layer_type):

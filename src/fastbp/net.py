@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastbp import _io
 from fastbp import _validate as v
+from fastbp._step import TrainStep
 from fastbp.layers import Layer
 
 __all__ = ["Net"]
@@ -20,6 +21,7 @@ class Net:
 
     def __init__(self, layers):
         self.layers = v.net_layers(layers, Layer)
+        self._step = TrainStep(self.layers)  # train_step's compiled path and its workspaces
 
     def __len__(self):
         return len(self.layers)
@@ -149,8 +151,41 @@ class Net:
     def train_step(self, x, target, loss_fn, optimizer):
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
 
-        The result and the parameters after it are exactly those of the five calls by hand.
+        The result and the parameters after it are exactly (the same floats) those of::
+
+            net.zero_grad()
+            loss = loss_fn(net(x), target)
+            net.backward(loss_fn.backward())
+            optimizer.step()
+
+        With an SGD over exactly this Net's parameters and a loss the compiled step knows
+        (MSELoss with reduction 'mean' or 'sum'), the whole step is one compiled call over
+        workspaces the Net keeps between calls (reallocated when the batch size changes);
+        SGD's momentum buffers are the ones ``optimizer.step()`` uses, so fused and manual
+        steps mix freely.  Anything else runs the five calls above.  Afterwards, as with
+        the five calls, ``loss_fn.backward()`` and ``net.backward`` refer to this step; on
+        the compiled path they are views of the workspaces, overwritten by the next step.
+
+        Parameters
+        ----------
+        x : array (N, in_features), converted to the Net's dtype
+        target : what ``loss_fn`` takes as its target
+        loss_fn : a loss object, e.g. ``MSELoss()``
+        optimizer : e.g. ``SGD(net, lr=0.1)``
+
+        Returns
+        -------
+        float : the loss before the update (an ndarray for reduction='none')
+
+        PyTorch equivalent: ``opt.zero_grad(); loss = loss_fn(model(x), target);
+        loss.backward(); opt.step()``.
         """
+        loss = self._step.run(x, target, loss_fn, optimizer)
+        if loss is None:  # not a loss/optimizer the compiled step supports
+            loss = self._unfused_train_step(x, target, loss_fn, optimizer)
+        return loss
+
+    def _unfused_train_step(self, x, target, loss_fn, optimizer):
         self.zero_grad()
         output = self.forward(x)
         loss = loss_fn(output, target)
