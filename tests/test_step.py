@@ -5,7 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import DTYPES, layouts
+from conftest import DTYPES, SGD_OPTIONS, layouts
 
 from fastbp import SGD, Layer, MSELoss, Net
 
@@ -20,18 +20,6 @@ ARCHITECTURES = {
     "wide tanh-log_softmax": ([40, 64, 10], ["tanh", "log_softmax"], [False, True]),
     "every activation": ([6, 7, 8, 9, 10, 11, 5], ACTIVATIONS, [True] * 6),
 }
-
-SGD_OPTIONS = [
-    {},
-    {"momentum": 0.9},
-    {"momentum": 0.9, "dampening": 0.5},
-    {"momentum": 0.9, "nesterov": True},
-    {"weight_decay": 0.01},
-    {"maximize": True},
-    {"momentum": 0.7, "dampening": 0.2, "weight_decay": 0.005, "maximize": True},
-    {"momentum": 0.6, "nesterov": True, "weight_decay": 0.02},
-]
-
 
 def make_net(architecture, dtype, seed=0):
     sizes, activations, biases = ARCHITECTURES[architecture]

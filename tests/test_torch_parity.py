@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import DTYPES, assert_close
+from conftest import DTYPES, SGD_OPTIONS, assert_close
 
 from fastbp import SGD, Layer, MSELoss, Net
 from fastbp import functional as F
@@ -154,18 +154,6 @@ def test_worked_example_matches_torch_to_1e12():
     fresh = demo(lr=0.0, steps=1, dtype="float64", out=io.StringIO())
     assert abs(F.mse_loss(fresh(np.array([[0.05, 0.10]])), np.array([[0.01, 0.99]]))
                - loss.item()) <= 1e-12 * loss.item()
-
-
-SGD_OPTIONS = [
-    {},
-    {"momentum": 0.9},
-    {"momentum": 0.9, "dampening": 0.5},
-    {"momentum": 0.9, "nesterov": True},
-    {"weight_decay": 0.01},
-    {"maximize": True},
-    {"momentum": 0.7, "dampening": 0.2, "weight_decay": 0.005, "maximize": True},
-    {"momentum": 0.6, "nesterov": True, "weight_decay": 0.02},
-]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
