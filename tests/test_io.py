@@ -160,12 +160,21 @@ def test_bad_architecture_records(tmp_path):
         ({**good, "dtype": "float16"}, "dtype: expected float32 or float64, got float16"),
         ({**good, "layers": [{**good["layers"][0], "activation": "swish"}, good["layers"][1]]},
          "activation: expected one of"),
-        ({**good, "layers": [good["layers"][0], {**good["layers"][1], "in_features": 4}]},
-         "layers[0] has out_features 3 but layers[1] has in_features 4"),
+        ({**good, "layers": [good["layers"][0], {**good["layers"][1], "in_features": "3"}]},
+         "layers[1].in_features: expected a positive integer, got '3'"),
+        ({**good, "layers": [{**good["layers"][0], "bias": 1}, good["layers"][1]]},
+         "layers[0].bias: expected true or false, got 1"),
+        # sizes far beyond the arrays: refused before any Layer is allocated at that size
+        ({**good, "layers": [{**good["layers"][0], "out_features": 10**9}, good["layers"][1]]},
+         "state_dict['0.weight']: expected shape (1000000000, 2), got (3, 2)"),
     ]
     for record, expected in cases:
         write_archive(path, record, net.state_dict())
         assert expected in error_for(path)
+    # a record whose sizes do not chain, with arrays that match it: the Net's own check
+    bad_chain = {**good, "layers": [good["layers"][0], {**good["layers"][1], "in_features": 4}]}
+    write_archive(path, bad_chain, {**net.state_dict(), "1.weight": np.ones((1, 4))})
+    assert "layers[0] has out_features 3 but layers[1] has in_features 4" in error_for(path)
     # JSON that is not an object, and text that is not JSON
     np.savez(path, **net.state_dict(), fastbp_architecture=np.array("[1, 2]"))
     assert "architecture: expected a JSON object, got list" in error_for(path)

@@ -107,7 +107,7 @@ def read_model(path) -> tuple[dict, dict]:
                   f"shape {v.shape_str(text.shape)})")
     try:
         record = v.model_record(json.loads(text.item()))
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise bad(str(exc)) from None
     return record, arrays
 

@@ -350,10 +350,10 @@ LAYER_FIELDS = ("in_features", "out_features", "activation", "bias")
 
 
 def model_record(record) -> dict:
-    """A saved model's architecture record (parsed JSON): its structure, not its values.
+    """A saved model's architecture record (parsed JSON): its structure and layer sizes.
 
-    The values (sizes, activation names, dtype, sizes that agree) are checked by
-    Layer and Net themselves when the model is rebuilt.
+    The other values (activation names, dtype, consecutive sizes that agree) are
+    checked by Layer and Net themselves when the model is rebuilt.
     """
     if not isinstance(record, dict):
         raise ValueError(f"architecture: expected a JSON object, got {type(record).__name__}")
@@ -371,6 +371,11 @@ def model_record(record) -> dict:
         if not isinstance(layer, dict) or sorted(layer) != sorted(LAYER_FIELDS):
             raise ValueError(f"architecture: layers[{k}]: expected an object with the fields "
                              f"{', '.join(LAYER_FIELDS)}, got {layer!r}")
+        for field in ("in_features", "out_features"):
+            positive_int(layer[field], f"architecture: layers[{k}].{field}")
+        if not isinstance(layer["bias"], bool):
+            raise ValueError(f"architecture: layers[{k}].bias: expected true or false, "
+                             f"got {layer['bias']!r}")
     if not isinstance(record.get("dtype"), str):
         raise ValueError(f"architecture: expected a dtype name, got {record.get('dtype')!r}")
     return record

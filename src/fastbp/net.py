@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from fastbp import _io
 from fastbp import _validate as v
 from fastbp._step import TrainStep
@@ -77,14 +79,10 @@ class Net:
 
     # --- state ----------------------------------------------------------------------------
 
-    def _parameter_names(self):
+    def _named_parameters(self):
         """{"0.weight": array, "0.bias": array, ...} of the live parameter arrays, in order."""
-        named = {}
-        for k, layer in enumerate(self.layers):
-            named[f"{k}.weight"] = layer.weight
-            if layer.bias is not None:
-                named[f"{k}.bias"] = layer.bias
-        return named
+        return dict(zip(_parameter_names(self._architecture()["layers"]),
+                        [value for value, _ in self.parameters()]))
 
     def state_dict(self):
         """{"0.weight": ..., "0.bias": ..., "1.weight": ...}: copies of the parameters.
@@ -94,7 +92,7 @@ class Net:
 
         PyTorch equivalent: ``nn.Module.state_dict()`` (which returns views instead).
         """
-        return {name: value.copy() for name, value in self._parameter_names().items()}
+        return {name: value.copy() for name, value in self._named_parameters().items()}
 
     def load_state_dict(self, state_dict):
         """Copy the arrays of ``state_dict`` into the parameters (converted to the Net's dtype).
@@ -104,11 +102,11 @@ class Net:
 
         PyTorch equivalent: ``nn.Module.load_state_dict(d)`` (strict=True).
         """
-        params = self._parameter_names()
+        params = self._named_parameters()
         expected = {name: value.shape for name, value in params.items()}
         arrays = v.state_dict_arrays(state_dict, expected, self.dtype)
         for name, value in params.items():
-            value[...] = arrays[name]
+            np.copyto(value, arrays[name])
 
     def _architecture(self):
         return {"format": v.MODEL_FORMAT, "version": v.MODEL_VERSION, "dtype": self.dtype.name,
@@ -138,8 +136,12 @@ class Net:
         """
         record, arrays = _io.read_model(path)
         try:
+            dtype = v.dtype_option(record["dtype"])
+            # The arrays must fit the architecture before Layers are allocated at its sizes
+            # (a damaged record must not ask for gigabytes).
+            v.state_dict_arrays(arrays, _parameter_names(record["layers"]), dtype)
             net = cls([Layer(spec["in_features"], spec["out_features"], spec["activation"],
-                             bias=spec["bias"], dtype=record["dtype"])
+                             bias=spec["bias"], dtype=dtype)
                        for spec in record["layers"]])
             net.load_state_dict(arrays)
         except (ValueError, TypeError) as exc:
@@ -196,3 +198,14 @@ class Net:
     def __repr__(self):
         inner = "".join(f"\n  ({k}): {layer!r}" for k, layer in enumerate(self.layers))
         return f"Net({inner}\n)"
+
+
+def _parameter_names(layer_specs) -> dict:
+    """{"0.weight": (out, in), "0.bias": (out,), "1.weight": ...} for architecture records
+    (``Net._architecture()["layers"]``), in Net.parameters() order."""
+    shapes = {}
+    for k, spec in enumerate(layer_specs):
+        shapes[f"{k}.weight"] = (spec["out_features"], spec["in_features"])
+        if spec["bias"]:
+            shapes[f"{k}.bias"] = (spec["out_features"],)
+    return shapes
