@@ -276,3 +276,29 @@ def test_copied_net_trains_on_its_own_parameters(rng, clone):
     assert_same_state(twin, reference)
     for (p, _), o in zip(net.parameters(), original):  # the original is untouched
         np.testing.assert_array_equal(p, o)
+
+
+def test_arrays_the_step_published_may_be_passed_back_in(rng):
+    # loss_fn.backward() is a view of the step's workspace; fed back as the next target
+    # or input, the step must read its values, not what the kernel writes over them.
+    # (A 4-4-4 net, so the loss gradient also fits as an input.)
+    fused = Net([Layer(4, 4, "tanh", dtype=np.float64, seed=0), Layer(4, 4, dtype=np.float64, seed=1)])
+    manual = Net([Layer(4, 4, "tanh", dtype=np.float64, seed=0), Layer(4, 4, dtype=np.float64, seed=1)])
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    loss_f, loss_m = MSELoss(), MSELoss()
+    x, t = batch(rng, fused, 3, np.float64)
+    fused.train_step(x, t, loss_f, opt_f)
+    manual_step(manual, x, t, loss_m, opt_m)
+    for _ in range(3):
+        published = loss_f.backward()
+        values = published.copy()
+        assert fused.train_step(x, published, loss_f, opt_f) == manual_step(manual, x, values, loss_m, opt_m)
+        assert_same_state(fused, manual)
+        published = loss_f.backward()
+        values = published.copy()
+        assert fused.train_step(published, t, loss_f, opt_f) == manual_step(manual, values, t, loss_m, opt_m)
+        assert_same_state(fused, manual)
+        output = fused[1]._y  # the last layer's cached output, also a workspace
+        values = output.copy()
+        assert fused.train_step(output, output, loss_f, opt_f) == manual_step(manual, values, values, loss_m, opt_m)
+        assert_same_state(fused, manual)

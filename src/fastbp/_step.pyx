@@ -152,6 +152,11 @@ cdef inline char* data(cnp.ndarray arr) noexcept:
     return <char*>cnp.PyArray_DATA(arr)
 
 
+cdef inline bint meets(const char* start, const char* end, const char* other,
+                       Py_ssize_t other_bytes) noexcept:
+    return start < other + other_bytes and other < end
+
+
 cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t cols) noexcept:
     """a is already exactly what the kernels read: a C-contiguous, aligned, native-order
     2-D ndarray of typenum with ``cols`` columns (and ``rows`` rows unless rows < 0).
@@ -182,11 +187,12 @@ cdef class TrainStep:
     cdef Py_ssize_t n_layers, n_params
     cdef object dtype
     cdef int typenum
+    cdef Py_ssize_t itemsize
     cdef DenseSlot* slots
     cdef ParamSlot* param_slots
     cdef Py_ssize_t batch     # the N the workspaces are sized for; -1 before any
     cdef list inputs, outputs, grad_outputs  # per layer: x (N, I), y (N, O), gy (N, O)
-    cdef list keep_alive      # the gz buffers
+    cdef list grad_preactivations  # per layer: gz (N, O), or gy itself for IDENTITY
     cdef object checked_optimizer, checked_params
 
     def __cinit__(self, layers):
@@ -196,6 +202,7 @@ cdef class TrainStep:
         self.n_params = len(self.params)
         self.dtype = self.layers[0].dtype
         self.typenum = cnp.NPY_DOUBLE if self.dtype == np.float64 else cnp.NPY_FLOAT
+        self.itemsize = self.dtype.itemsize
         self.batch = -1
         self.slots = <DenseSlot*>calloc(self.n_layers, sizeof(DenseSlot))
         self.param_slots = <ParamSlot*>calloc(self.n_params, sizeof(ParamSlot))
@@ -239,6 +246,12 @@ cdef class TrainStep:
             x = v.layer_input(x, "x", self.slots[0].I, self.dtype)
         cdef Py_ssize_t N = cnp.PyArray_DIMS(<cnp.ndarray>x)[0]
         target = self.prepare_target(kind, target, N, last.O)
+        # x or target may be an array this step published last time (loss_fn.backward(),
+        # a layer's cached output), which the kernel overwrites: read a copy instead.
+        if self.overlaps_published(x):
+            x = x.copy()
+        if self.overlaps_published(target):
+            target = target.copy()
         self.ensure_workspaces(N)
         loss.kind, loss.reduction = kind, FUSED_REDUCTIONS[reduction]
         loss.target = data(target)
@@ -275,6 +288,24 @@ cdef class TrainStep:
         self.checked_optimizer, self.checked_params = optimizer, params
         return True
 
+    cdef bint overlaps_published(self, cnp.ndarray a) noexcept:
+        """a's bytes meet those of a workspace that a previous step published: layer 0's
+        input copy, every layer's output, the loss gradient."""
+        if self.batch < 0:
+            return False
+        cdef char* start = data(a)
+        cdef char* end = start + cnp.PyArray_NBYTES(a)
+        cdef Py_ssize_t row_bytes = self.batch * self.itemsize
+        cdef DenseSlot* last = &self.slots[self.n_layers - 1]
+        if meets(start, end, self.slots[0].x, row_bytes * self.slots[0].I):
+            return True
+        if meets(start, end, last.gy, row_bytes * last.O):
+            return True
+        for k in range(self.n_layers):
+            if meets(start, end, self.slots[k].y, row_bytes * self.slots[k].O):
+                return True
+        return False
+
     cdef object prepare_target(self, int kind, target, Py_ssize_t N, Py_ssize_t O):
         """The target as loss `kind`'s kernel reads it, converted (and checked) only when needed."""
         # LOSS_MSE and every elementwise loss: a float array shaped like the output
@@ -286,7 +317,7 @@ cdef class TrainStep:
         """Per-layer x, y, gy, gz buffers for batch size N (kept while N stays the same)."""
         if N == self.batch:
             return
-        self.inputs, self.outputs, self.grad_outputs, self.keep_alive = [], [], [], []
+        self.inputs, self.outputs, self.grad_outputs, self.grad_preactivations = [], [], [], []
         cdef DenseSlot* slot
         x = np.empty((N, self.slots[0].I), dtype=self.dtype)
         for k in range(self.n_layers):
@@ -298,7 +329,7 @@ cdef class TrainStep:
             self.inputs.append(x)
             self.outputs.append(y)
             self.grad_outputs.append(gy)
-            self.keep_alive.append(gz)
+            self.grad_preactivations.append(gz)
             x = y
         self.batch = N
 
