@@ -46,7 +46,8 @@ cdef enum LossKind:
 FUSED_LOSSES = {MSELoss: LOSS_MSE}
 
 # reduction='none' makes the loss an array, which train_step returns as the unfused path does.
-FUSED_REDUCTIONS = {"mean": REDUCTION_MEAN, "sum": REDUCTION_SUM}
+FUSED_REDUCTIONS = {name: code for name, code in v.REDUCTIONS.items()
+                    if code in (REDUCTION_MEAN, REDUCTION_SUM)}
 
 
 cdef struct LossArgs:
