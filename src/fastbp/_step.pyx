@@ -36,8 +36,9 @@ cdef Py_ssize_t MAX_DIM = v.MAX_DIM  # BLAS's 32-bit dimensions
 
 # --- losses -------------------------------------------------------------------------------
 # Adding a loss to the fused step: a code below, its class in FUSED_LOSSES, a case in
-# loss_value_grad calling that loss's C-level kernel, and (if its target is not a float
-# array shaped like the output) a case in TrainStep.prepare_target.
+# loss_value_grad calling that loss's C-level kernel, and in TrainStep.prepare_loss the
+# target as that kernel reads it (class indices for cross entropy) and the loss's options
+# (new LossArgs fields: weight, ignore_index, label_smoothing, beta, ...).
 
 cdef enum LossKind:
     LOSS_MSE = 1
@@ -53,7 +54,7 @@ FUSED_REDUCTIONS = {name: code for name, code in v.REDUCTIONS.items()
 cdef struct LossArgs:
     int kind
     int reduction
-    const void* target  # as prepare_target returns it: float (N, O) for elementwise losses
+    const void* target  # float (N, O) for elementwise losses
 
 
 cdef floating loss_value_grad(const LossArgs* loss, const floating* out_no, floating* grad_no,
@@ -246,16 +247,10 @@ cdef class TrainStep:
         if not is_ready(x, self.typenum, -1, self.slots[0].I):
             x = v.layer_input(x, "x", self.slots[0].I, self.dtype)
         cdef Py_ssize_t N = cnp.PyArray_DIMS(<cnp.ndarray>x)[0]
-        target = self.prepare_target(kind, target, N, last.O)
-        # x or target may be an array this step published last time (loss_fn.backward(),
-        # a layer's cached output), which the kernel overwrites: read a copy instead.
         if self.overlaps_published(x):
             x = x.copy()
-        if self.overlaps_published(target):
-            target = target.copy()
+        target = self.prepare_loss(kind, loss_fn, target, N, last.O, &loss)
         self.ensure_workspaces(N)
-        loss.kind, loss.reduction = kind, FUSED_REDUCTIONS[reduction]
-        loss.target = data(target)
         self.read_sgd(optimizer, &sgd)
         cdef char* x_ni = data(x)
         with nogil:
@@ -291,7 +286,9 @@ cdef class TrainStep:
 
     cdef bint overlaps_published(self, cnp.ndarray a) noexcept:
         """a's bytes meet those of a workspace that a previous step published: layer 0's
-        input copy, every layer's output, the loss gradient."""
+        input copy, every layer's output, the loss gradient.  The caller may pass one of
+        those back in (say loss_fn.backward() as the next target); the kernel overwrites
+        them, so such an input is read from a copy."""
         if self.batch < 0:
             return False
         cdef char* start = data(a)
@@ -307,12 +304,20 @@ cdef class TrainStep:
                 return True
         return False
 
-    cdef object prepare_target(self, int kind, target, Py_ssize_t N, Py_ssize_t O):
-        """The target as loss `kind`'s kernel reads it, converted (and checked) only when needed."""
+    cdef object prepare_loss(self, int kind, loss_fn, target, Py_ssize_t N, Py_ssize_t O,
+                             LossArgs* loss):
+        """Fill ``loss`` for this call: the loss's options and its target as the kernel
+        reads it, converted (and checked) only when needed.  Returns the target array,
+        which the caller keeps alive while the kernel runs."""
+        loss.kind = kind
+        loss.reduction = FUSED_REDUCTIONS[loss_fn.reduction]
         # LOSS_MSE and every elementwise loss: a float array shaped like the output
-        if is_ready(target, self.typenum, N, O):
-            return target
-        return v.step_target(target, (N, O), self.dtype)
+        if not is_ready(target, self.typenum, N, O):
+            target = v.step_target(target, (N, O), self.dtype)
+        if self.overlaps_published(target):
+            target = target.copy()
+        loss.target = data(target)
+        return target
 
     cdef void ensure_workspaces(self, Py_ssize_t N) except *:
         """Per-layer x, y, gy, gz buffers for batch size N (kept while N stays the same)."""
