@@ -141,13 +141,12 @@ def fmt(seconds):
 
 def report(title, times):
     print(f"\n{title}")
-    print(f"  {'':<22}{'min':>13}{'median':>14}   vs torch (min / median)")
+    print(f"  {'':<22}{'min':>13}{'median':>14}   torch time / this (min / median); > 1 is faster")
     base = times.get("torch eager")
     for name, ts in times.items():
         ratio = ""
         if base is not None and name != "torch eager":
-            ratio = (f"   {min(base) / min(ts):7.1f}x / {statistics.median(base) / statistics.median(ts):.1f}x"
-                     " faster")
+            ratio = f"   {min(base) / min(ts):7.1f}x / {statistics.median(base) / statistics.median(ts):.1f}x"
         print(f"  {name:<22}{fmt(min(ts))}  {fmt(statistics.median(ts))}{ratio}")
 
 
