@@ -15,6 +15,7 @@ import sys
 import tempfile
 import textwrap
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -26,6 +27,7 @@ MODULES = {
     "_activations": [],
     "_losses": [],
     "_optim": [],
+    "_step": [],
     "_build_info": [],
 }
 
@@ -50,6 +52,9 @@ OPENMP_CANDIDATES = {
 # a -march=native wheel still gets a manylinux tag (build-notes.md, pitfall 5).
 FORBIDDEN_FLAGS = ("-march=native", "-mcpu=native", "-ffast-math", "-Ofast",
                    "-funsafe-math-optimizations", "/fp:fast")
+
+# `cimport numpy` (the fused step's array checks): no deprecated NumPy C API.
+NUMPY_MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
 CYTHON_DIRECTIVES = dict(
     language_level=3,
@@ -131,7 +136,7 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             ext.extra_compile_args = flags
             ext.extra_link_args = lflags
-            ext.define_macros = [
+            ext.define_macros = NUMPY_MACROS + [
                 ("FASTBP_OPENMP", "1" if cflags else "0"),
                 ("FASTBP_COMPILE_FLAGS", " ".join(flags)),
             ]
@@ -143,7 +148,7 @@ def extension(name, c_sources):
     return Extension(
         f"fastbp.{name}",
         [f"src/fastbp/{name}.pyx"] + [f"csrc/{c}" for c in c_sources],
-        include_dirs=["csrc"],
+        include_dirs=["csrc", numpy.get_include()],
     )
 
 

@@ -8,6 +8,18 @@ import pytest
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 DTYPES = [np.float32, np.float64]
 
+# torch.optim.SGD option sets the training tests run: each option alone and combined.
+SGD_OPTIONS = [
+    {},
+    {"momentum": 0.9},
+    {"momentum": 0.9, "dampening": 0.5},
+    {"momentum": 0.9, "nesterov": True},
+    {"weight_decay": 0.01},
+    {"maximize": True},
+    {"momentum": 0.7, "dampening": 0.2, "weight_decay": 0.005, "maximize": True},
+    {"momentum": 0.6, "nesterov": True, "weight_decay": 0.02},
+]
+
 
 def tol(dtype):
     return TOL[np.dtype(dtype)]

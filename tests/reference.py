@@ -44,6 +44,68 @@ def sigmoid_backward(grad_y, y):
     return f64(grad_y) * (1.0 - y) * y
 
 
+def relu(x):
+    x = f64(x)
+    return np.where(x < 0, 0.0, x)  # only x < 0 is clamped: nan and -0.0 pass, as in torch
+
+
+def relu_backward(grad_y, y):
+    return np.where(f64(y) <= 0, 0.0, f64(grad_y))  # 0 at exactly y = 0
+
+
+def tanh(x):
+    return np.tanh(f64(x))
+
+
+def tanh_backward(grad_y, y):
+    y = f64(y)
+    return f64(grad_y) * (1.0 - y * y)
+
+
+def softmax(x):
+    """Row-wise over the last axis of a 2-D array, shifted by the row max."""
+    x = f64(x)
+    with np.errstate(invalid="ignore"):  # a row of -inf: -inf - (-inf) is nan, as in torch
+        e = np.exp(x - x.max(axis=1, keepdims=True, initial=-np.inf))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_backward(grad_y, y):
+    grad_y, y = f64(grad_y), f64(y)
+    return y * (grad_y - (grad_y * y).sum(axis=1, keepdims=True))
+
+
+def log_softmax(x):
+    x = f64(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shifted = x - x.max(axis=1, keepdims=True, initial=-np.inf)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def log_softmax_backward(grad_y, y):
+    grad_y, y = f64(grad_y), f64(y)
+    return grad_y - np.exp(y) * grad_y.sum(axis=1, keepdims=True)
+
+
+def identity(x):
+    return f64(x)
+
+
+def identity_backward(grad_y, y):
+    return f64(grad_y)
+
+
+# name -> (forward, backward from the forward output)
+ACTIVATIONS = {
+    None: (identity, identity_backward),
+    "sigmoid": (sigmoid, sigmoid_backward),
+    "relu": (relu, relu_backward),
+    "tanh": (tanh, tanh_backward),
+    "softmax": (softmax, softmax_backward),
+    "log_softmax": (log_softmax, log_softmax_backward),
+}
+
+
 # --- losses --------------------------------------------------------------------------------
 
 def reduce(values, reduction):
@@ -66,12 +128,10 @@ def mse_loss_grad(input, target, reduction="mean"):
 # --- a network of (weight, bias, activation) layers -------------------------------------
 
 def net_forward(layers, x):
-    """layers: [(weight, bias or None, 'sigmoid' or None)]; returns the list of layer outputs."""
+    """layers: [(weight, bias or None, activation name or None)]; returns the layer outputs."""
     outputs = []
     for weight, bias, act in layers:
-        x = linear(x, weight, bias)
-        if act == "sigmoid":
-            x = sigmoid(x)
+        x = ACTIVATIONS[act][0](linear(x, weight, bias))
         outputs.append(x)
     return outputs
 
@@ -82,8 +142,7 @@ def net_backward(layers, x, outputs, grad_out):
     grad = f64(grad_out)
     for k in reversed(range(len(layers))):
         weight, bias, act = layers[k]
-        if act == "sigmoid":
-            grad = sigmoid_backward(grad, outputs[k])
+        grad = ACTIVATIONS[act][1](grad, outputs[k])
         layer_in = outputs[k - 1] if k else f64(x)
         grad_x, grad_w, grad_b = linear_backward(grad, layer_in, weight)
         grads[k] = (grad_w, grad_b if bias is not None else None)

@@ -41,7 +41,7 @@ def test_no_bias():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("activation", [None, "sigmoid"])
+@pytest.mark.parametrize("activation", [None, "sigmoid", "relu", "tanh", "softmax", "log_softmax"])
 @pytest.mark.parametrize("n,i,o", [(1, 2, 2), (7, 13, 5), (64, 100, 30)])
 def test_forward_backward_match_reference(rng, dtype, activation, n, i, o):
     layer = Layer(i, o, activation, dtype=dtype, seed=3)

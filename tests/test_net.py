@@ -17,10 +17,14 @@ def spec(net):
     return [(layer.weight, layer.bias, layer.activation) for layer in net]
 
 
+ACTIVATIONS = [None, "sigmoid", "relu", "tanh", "softmax", "log_softmax"]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("sizes,n", [([2, 2, 2], 1), ([5, 7, 3], 4), ([30, 40, 20, 10], 17)])
-def test_forward_backward_match_reference(rng, dtype, sizes, n):
-    net = make_net(sizes, dtype)
+def test_forward_backward_match_reference(rng, dtype, activation, sizes, n):
+    net = make_net(sizes, dtype, activation)
     x = rng.standard_normal((n, sizes[0])).astype(dtype)
     gy = rng.standard_normal((n, sizes[-1])).astype(dtype)
     outs = ref.net_forward(spec(net), x)
@@ -71,6 +75,67 @@ def test_train_step_equals_the_five_calls(rng, dtype, options):
         assert a == b
         for (p, _), (q, _) in zip(fused.parameters(), manual.parameters()):
             np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backward_accumulates_until_zero_grad(rng, dtype):
+    net = Net([Layer(6, 40, "tanh", dtype=dtype, seed=0), Layer(40, 3, "softmax", dtype=dtype, seed=1)])
+    x = rng.standard_normal((16, 6))
+    gy = rng.standard_normal((16, 3))
+    net(x)
+    net.backward(gy)
+    once = [g.copy() for _, g in net.parameters()]
+    net.backward(gy)
+    for (_, g), g1 in zip(net.parameters(), once):
+        # the same sums added a second time: exactly twice on the plain-loop path,
+        # within rounding where BLAS accumulates (beta = 1)
+        assert_close(g, 2 * g1, dtype, 16)
+    np.testing.assert_array_equal(net[1].grad_bias, 2 * once[-1])
+    net.zero_grad()
+    assert not any(g.any() for _, g in net.parameters())
+
+
+def test_state_dict_keys_and_copies():
+    net = Net([Layer(3, 4, "relu", seed=0), Layer(4, 2, bias=False, seed=1), Layer(2, 1, seed=2)])
+    state = net.state_dict()
+    assert list(state) == ["0.weight", "0.bias", "1.weight", "2.weight", "2.bias"]
+    for (p, _), (key, value) in zip(net.parameters(), state.items()):
+        np.testing.assert_array_equal(value, p)
+        assert value is not p and not np.shares_memory(value, p), key
+    state["0.weight"][:] = 7  # a copy: the Net is unchanged
+    assert not (net[0].weight == 7).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_load_state_dict_copies_in(rng, dtype):
+    a = make_net([3, 5, 2], dtype, seed=0)
+    b = make_net([3, 5, 2], dtype, seed=10)
+    arrays = [p for p, _ in b.parameters()]
+    state = {k: v.astype(np.float64) for k, v in a.state_dict().items()}  # converted in
+    b.load_state_dict(state)
+    for (p, _), (q, _), arr in zip(a.parameters(), b.parameters(), arrays):
+        assert q is arr  # same arrays, so an optimizer made before keeps working
+        np.testing.assert_array_equal(p, q)
+    state["0.weight"][:] = 0  # copied, not shared
+    np.testing.assert_array_equal(b[0].weight, a[0].weight)
+
+
+def test_load_state_dict_errors_name_the_key_and_shapes():
+    net = Net([Layer(3, 4, seed=0), Layer(4, 2, bias=False, seed=1)])
+    good = net.state_dict()
+    before = [p.copy() for p, _ in net.parameters()]
+    with pytest.raises(ValueError, match=r"state_dict: missing key '0.bias' \(expected shape \(4,\), got no array\)"):
+        net.load_state_dict({k: v for k, v in good.items() if k != "0.bias"})
+    with pytest.raises(ValueError, match=r"state_dict: unexpected key '1.bias' \(shape \(2,\)\); expected the keys '0.weight', '0.bias', '1.weight'"):
+        net.load_state_dict({**good, "1.bias": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"state_dict\['1.weight'\]: expected shape \(2, 4\), got \(4, 2\)"):
+        net.load_state_dict({**good, "0.weight": good["0.weight"] + 1, "1.weight": np.zeros((4, 2))})
+    with pytest.raises(TypeError, match=r"state_dict\['0.bias'\]: expected a real numeric array, got dtype complex128"):
+        net.load_state_dict({**good, "0.bias": np.zeros(4, complex)})
+    with pytest.raises(TypeError, match="state_dict: expected a mapping of name -> array, got list"):
+        net.load_state_dict(list(good.values()))
+    for (p, _), b in zip(net.parameters(), before):  # nothing was copied by a failing call
+        np.testing.assert_array_equal(p, b)
 
 
 def test_sizes_must_agree():

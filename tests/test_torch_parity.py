@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import DTYPES, assert_close
+from conftest import DTYPES, SGD_OPTIONS, assert_close
 
 from fastbp import SGD, Layer, MSELoss, Net
 from fastbp import functional as F
@@ -19,6 +19,11 @@ def tt(a, grad=False):
     return torch.tensor(np.asarray(a), requires_grad=grad)
 
 
+TORCH_ACTIVATION = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh,
+                    "softmax": lambda: torch.nn.Softmax(dim=-1),
+                    "log_softmax": lambda: torch.nn.LogSoftmax(dim=-1)}
+
+
 def torch_net(net):
     """torch.nn.Sequential with the same weights as a fastbp Net."""
     modules = []
@@ -30,13 +35,9 @@ def torch_net(net):
             if layer.bias is not None:
                 lin.bias.copy_(torch.from_numpy(layer.bias))
         modules.append(lin)
-        if layer.activation == "sigmoid":
-            modules.append(torch.nn.Sigmoid())
+        if layer.activation is not None:
+            modules.append(TORCH_ACTIVATION[layer.activation]())
     return torch.nn.Sequential(*modules)
-
-
-def torch_params(seq):
-    return [p for p in seq.parameters()]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -57,17 +58,55 @@ def test_linear_and_backward(rng, dtype, n, i, o):
     assert_close(gb, tb.grad.numpy(), dtype, float(np.abs(gy).sum(0).max()))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_and_backward(rng, dtype):
-    x = np.concatenate([8 * rng.standard_normal(200),
-                        [0, 50, -50, 100, -100, 1e4, -1e4, np.inf, -np.inf, np.nan]]).astype(dtype)
-    gy = rng.standard_normal(x.shape).astype(dtype)
+ELEMENTWISE = {"sigmoid": (F.sigmoid, F.sigmoid_backward, torch.sigmoid),
+               "relu": (F.relu, F.relu_backward, torch.relu),
+               "tanh": (F.tanh, F.tanh_backward, torch.tanh)}
+ROWWISE = {"softmax": (F.softmax, F.softmax_backward, lambda t: torch.softmax(t, -1)),
+           "log_softmax": (F.log_softmax, F.log_softmax_backward,
+                           lambda t: torch.log_softmax(t, -1))}
+
+
+def assert_same_as_torch(x, gy, forward, backward, torch_fn, dtype):
     tx = tt(x, True)
-    ty = torch.sigmoid(tx)
+    ty = torch_fn(tx)
     ty.backward(tt(gy))
-    y = F.sigmoid(x)
-    assert_close(y, ty.detach().numpy(), dtype)
-    assert_close(F.sigmoid_backward(gy, y), tx.grad.numpy(), dtype)
+    y = forward(x)
+    expected_y, expected_gx = ty.detach().numpy(), tx.grad.numpy()
+    # nan exactly where torch has nan, inf exactly where torch has inf
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected_y))
+    np.testing.assert_array_equal(np.isposinf(y), np.isposinf(expected_y))
+    np.testing.assert_array_equal(np.isneginf(y), np.isneginf(expected_y))
+    assert_close(y, expected_y, dtype)
+    gx = backward(gy, y)
+    np.testing.assert_array_equal(np.isnan(gx), np.isnan(expected_gx))
+    assert_close(gx, expected_gx, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_activation_and_backward(rng, dtype, name):
+    x = np.concatenate([8 * rng.standard_normal(200),
+                        [0, -0.0, 50, -50, 100, -100, 1e4, -1e4, np.inf, -np.inf, np.nan]]).astype(dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    gy[-4:] = [np.nan, np.inf, 0, 1]
+    forward, backward, torch_fn = ELEMENTWISE[name]
+    assert_same_as_torch(x, gy, forward, backward, torch_fn, dtype)
+    if name == "relu":
+        # -0.0 keeps its sign, as torch's clamp_min does
+        np.testing.assert_array_equal(np.signbit(F.relu(x)), np.signbit(torch.relu(tt(x)).numpy()))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ROWWISE)
+def test_rowwise_activation_and_backward(rng, dtype, name):
+    inf, nan = np.inf, np.nan
+    x = np.concatenate([6 * rng.standard_normal((40, 5)),
+                        [[-inf, -inf, -inf, -inf, -inf], [-inf, 0, 1, 2, -inf], [inf, 0, 1, 2, 3],
+                         [nan, 0, 1, 2, 3], [1e4, -1e4, 0, 5e3, -5e3], [-1e4] * 5,
+                         [100, -100, 100, -100, 0], [-inf, -inf, 5, -inf, -inf]]]).astype(dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    forward, backward, torch_fn = ROWWISE[name]
+    assert_same_as_torch(x, gy, forward, backward, torch_fn, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -117,37 +156,59 @@ def test_worked_example_matches_torch_to_1e12():
                - loss.item()) <= 1e-12 * loss.item()
 
 
-SGD_OPTIONS = [
-    {},
-    {"momentum": 0.9},
-    {"momentum": 0.9, "dampening": 0.5},
-    {"momentum": 0.9, "nesterov": True},
-    {"weight_decay": 0.01},
-    {"maximize": True},
-    {"momentum": 0.7, "dampening": 0.2, "weight_decay": 0.005, "maximize": True},
-    {"momentum": 0.6, "nesterov": True, "weight_decay": 0.02},
-]
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activations", [["sigmoid", "relu"], ["tanh", None], ["relu", "softmax"],
+                                         ["tanh", "log_softmax"], ["relu", "tanh", "sigmoid"]])
+@pytest.mark.parametrize("n", [1, 13])
+def test_net_forward_backward_match_sequential(rng, dtype, activations, n):
+    sizes = [6, 40, 9, 4][:len(activations) + 1]
+    net = Net([Layer(a, b, act, bias=k != 1, dtype=dtype, seed=k)
+               for k, (a, b, act) in enumerate(zip(sizes, sizes[1:], activations))])
+    seq = torch_net(net)
+    x = rng.standard_normal((n, sizes[0])).astype(dtype)
+    gy = rng.standard_normal((n, sizes[-1])).astype(dtype)
+    tx = tt(x, True)
+    ty = seq(tx)
+    ty.backward(tt(gy))
+    assert_close(net(x), ty.detach().numpy(), dtype, 10)
+    assert_close(net.backward(gy), tx.grad.numpy(), dtype, 10 * n)
+    torch_params = list(seq.parameters())
+    assert len(torch_params) == len(net.parameters())
+    for (_, g), tp in zip(net.parameters(), torch_params):
+        assert_close(g, tp.grad.numpy(), dtype, 10 * n)
+
+
+# The losses trained through in the 50-step trajectories: (fastbp loss, torch loss, target
+# for a batch of outputs).  CROSS ENTROPY TRAJECTORIES: add
+# (CrossEntropyLoss, torch.nn.CrossEntropyLoss, class indices) here once the losses branch
+# that brings fastbp.CrossEntropyLoss is merged.
+TRAJECTORY_LOSSES = {
+    "mse": (MSELoss, torch.nn.MSELoss, lambda rng, n, c, dtype: rng.random((n, c)).astype(dtype)),
+}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss", TRAJECTORY_LOSSES)
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
 @pytest.mark.parametrize("options", SGD_OPTIONS, ids=lambda o: ",".join(o) or "plain")
-def test_sgd_trajectory_50_steps(rng, dtype, options):
-    net = Net([Layer(4, 8, "sigmoid", dtype=dtype, seed=1), Layer(8, 3, dtype=dtype, seed=2),
-               Layer(3, 2, "sigmoid", dtype=dtype, seed=3)])
+def test_sgd_trajectory_50_steps(rng, dtype, loss, activation, options):
+    net = Net([Layer(4, 8, activation, dtype=dtype, seed=1), Layer(8, 3, dtype=dtype, seed=2),
+               Layer(3, 2, activation, dtype=dtype, seed=3)])
     seq = torch_net(net)
+    loss_class, torch_loss_class, make_target = TRAJECTORY_LOSSES[loss]
     x = rng.standard_normal((16, 4)).astype(dtype)
-    t = rng.random((16, 2)).astype(dtype)
+    t = make_target(rng, 16, 2, dtype)
     opt = SGD(net, lr=0.2, **options)
     topt = torch.optim.SGD(seq.parameters(), lr=0.2, **options)
-    loss_fn, tloss_fn = MSELoss(), torch.nn.MSELoss()
+    loss_fn, tloss_fn = loss_class(), torch_loss_class()
     for step in range(50):
-        loss = net.train_step(x, t, loss_fn, opt)
+        value = net.train_step(x, t, loss_fn, opt)
         topt.zero_grad()
         tloss = tloss_fn(seq(torch.from_numpy(x)), torch.from_numpy(t))
         tloss.backward()
         topt.step()
         # rounding differences compound over steps; 50 steps of this small net stay
         # within 20x a single operation's tolerance
-        assert abs(loss - tloss.item()) <= 20 * (1e-5 if dtype == np.float32 else 1e-12) * abs(tloss.item())
+        assert abs(value - tloss.item()) <= 20 * (1e-5 if dtype == np.float32 else 1e-12) * abs(tloss.item())
     for (p, _), tp in zip(net.parameters(), seq.parameters()):
         assert_close(p, tp.detach().numpy(), dtype, scale=20)

@@ -1,11 +1,17 @@
 # Activation point functions (one element, in double) and their loops.
 # Backward point functions take the forward OUTPUT y, as torch's *_backward do.
+# The softmaxes are row-wise: their point functions also take the row's reductions
+# (max m, Σ exp(x - m), Σ gy·y, Σ gy), which the loops compute first.
 from cython cimport floating
-from libc.math cimport exp
+from libc.math cimport exp, log, tanh
 
 cpdef enum Activation:
     IDENTITY = 0
     SIGMOID = 1
+    RELU = 2
+    TANH = 3
+    SOFTMAX = 4
+    LOG_SOFTMAX = 5
 
 
 cdef inline double c_sigmoid(double x) noexcept nogil:
@@ -15,6 +21,43 @@ cdef inline double c_sigmoid(double x) noexcept nogil:
 cdef inline double c_sigmoid_grad(double gy, double y) noexcept nogil:
     # torch's sigmoid_backward: grad_output * (1 - y) * y, in that order
     return gy * (1.0 - y) * y
+
+
+cdef inline double c_relu(double x) noexcept nogil:
+    # torch.relu is clamp_min(x, 0): only x < 0 is replaced, so relu(nan) = nan and
+    # relu(-0.0) = -0.0 (checked against torch 2.13, float32 and float64).
+    return 0.0 if x < 0 else x
+
+cdef inline double c_relu_grad(double gy, double y) noexcept nogil:
+    # torch's relu backward is threshold_backward(grad, result, 0): where(y <= 0, 0, gy).
+    # So the gradient at exactly 0 is 0, even for gy = nan, and a nan output passes gy.
+    return 0.0 if y <= 0 else gy
+
+
+cdef inline double c_tanh(double x) noexcept nogil:
+    return tanh(x)
+
+cdef inline double c_tanh_grad(double gy, double y) noexcept nogil:
+    # torch's tanh_backward: grad_output * (1 - y²)
+    return gy * (1.0 - y * y)
+
+
+cdef inline double c_softmax(double x, double row_max, double row_sum) noexcept nogil:
+    # exp(x - max) / Σ exp(x - max): shifting by the row max keeps logits of ±1e4 finite.
+    # A row of -inf has max -inf and x - max = nan, which torch also returns.
+    return exp(x - row_max) / row_sum
+
+cdef inline double c_softmax_grad(double gy, double y, double dot) noexcept nogil:
+    # torch's _softmax_backward_data: y · (gy − Σ_j gy_j y_j)
+    return y * (gy - dot)
+
+
+cdef inline double c_log_softmax(double x, double row_max, double log_row_sum) noexcept nogil:
+    return (x - row_max) - log_row_sum
+
+cdef inline double c_log_softmax_grad(double gy, double y, double gy_sum) noexcept nogil:
+    # torch's _log_softmax_backward_data: gy − exp(y) · Σ_j gy_j
+    return gy - exp(y) * gy_sum
 
 
 cdef void activation_forward(int act, const floating* x, floating* y,

@@ -2,37 +2,114 @@
 
 Trusts: C-contiguous buffers of N*C elements, one dtype.  Outputs may alias
 inputs (y may be x, gx may be gy): every loop reads an element before it
-writes it, so a Layer applies its activation in place.
+writes it, and the row-wise softmaxes read a row fully (their reductions)
+before the pass that writes it, so a Layer applies its activation in place.
+Row reductions are summed in double.
 """
 
 from cython cimport floating
+from libc.math cimport INFINITY, log
 from libc.string cimport memcpy
 
 
 cdef void activation_forward(int act, const floating* x, floating* y,
                              Py_ssize_t N, Py_ssize_t C) noexcept nogil:
-    """y = f(x) elementwise (row-wise for the softmaxes).  IN x; OUT y."""
+    """y = f(x) elementwise (row-wise over C for the softmaxes).  IN x (N, C); OUT y (N, C)."""
     cdef Py_ssize_t i, n = N * C
     if act == SIGMOID:
         for i in range(n):
             y[i] = <floating>c_sigmoid(x[i])
+    elif act == RELU:
+        for i in range(n):
+            y[i] = <floating>c_relu(x[i])
+    elif act == TANH:
+        for i in range(n):
+            y[i] = <floating>c_tanh(x[i])
+    elif act == SOFTMAX or act == LOG_SOFTMAX:
+        softmax_rows(act == LOG_SOFTMAX, x, y, N, C)
     elif x != y:
         memcpy(y, x, n * sizeof(floating))
 
 
+cdef void softmax_rows(bint take_log, const floating* x, floating* y,
+                       Py_ssize_t N, Py_ssize_t C) noexcept nogil:
+    """y[n] = softmax(x[n]) or log_softmax(x[n]), each row shifted by its max.
+
+    IN x (N, C); OUT y (N, C).  torch's max propagates nan, and so does this:
+    a nan in a row makes its Σ exp nan, hence every output of the row.
+    """
+    cdef Py_ssize_t r, j
+    cdef const floating* xr
+    cdef floating* yr
+    cdef double row_max, row_sum, log_row_sum
+    for r in range(N):
+        xr = x + r * C
+        yr = y + r * C
+        row_max = -INFINITY
+        for j in range(C):
+            if xr[j] > row_max:
+                row_max = xr[j]
+        row_sum = 0
+        for j in range(C):
+            row_sum += c_softmax(xr[j], row_max, 1.0)  # the unnormalised exp(x - max)
+        if take_log:
+            log_row_sum = log(row_sum)
+            for j in range(C):
+                yr[j] = <floating>c_log_softmax(xr[j], row_max, log_row_sum)
+        else:
+            for j in range(C):
+                yr[j] = <floating>c_softmax(xr[j], row_max, row_sum)
+
+
 cdef void activation_backward(int act, const floating* gy, const floating* y, floating* gx,
                               Py_ssize_t N, Py_ssize_t C) noexcept nogil:
-    """gx = gy * f'(x), written in terms of the forward output y.  IN gy, y; OUT gx."""
+    """gx = gy * f'(x), written in terms of the forward output y.  IN gy, y (N, C); OUT gx."""
     cdef Py_ssize_t i, n = N * C
     if act == SIGMOID:
         for i in range(n):
             gx[i] = <floating>c_sigmoid_grad(gy[i], y[i])
+    elif act == RELU:
+        for i in range(n):
+            gx[i] = <floating>c_relu_grad(gy[i], y[i])
+    elif act == TANH:
+        for i in range(n):
+            gx[i] = <floating>c_tanh_grad(gy[i], y[i])
+    elif act == SOFTMAX or act == LOG_SOFTMAX:
+        softmax_rows_backward(act == LOG_SOFTMAX, gy, y, gx, N, C)
     elif gx != gy:
         memcpy(gx, gy, n * sizeof(floating))
 
 
+cdef void softmax_rows_backward(bint take_log, const floating* gy, const floating* y,
+                                floating* gx, Py_ssize_t N, Py_ssize_t C) noexcept nogil:
+    """Row-wise backward: softmax needs Σ gy·y, log_softmax Σ gy, before the row is written.
+
+    IN gy, y (N, C); OUT gx (N, C).
+    """
+    cdef Py_ssize_t r, j
+    cdef const floating* gyr
+    cdef const floating* yr
+    cdef floating* gxr
+    cdef double total
+    for r in range(N):
+        gyr = gy + r * C
+        yr = y + r * C
+        gxr = gx + r * C
+        total = 0
+        if take_log:
+            for j in range(C):
+                total += gyr[j]
+            for j in range(C):
+                gxr[j] = <floating>c_log_softmax_grad(gyr[j], yr[j], total)
+        else:
+            for j in range(C):
+                total += <double>gyr[j] * yr[j]
+            for j in range(C):
+                gxr[j] = <floating>c_softmax_grad(gyr[j], yr[j], total)
+
+
 def forward(int act, const floating[::1] x, floating[::1] out, Py_ssize_t n_rows):
-    """out = f(x) over a flat buffer seen as n_rows rows.  OUT out."""
+    """out = f(x) over a flat buffer seen as n_rows rows (the softmaxes work per row).  OUT out."""
     cdef Py_ssize_t cols = x.shape[0] // n_rows if n_rows else 0
     with nogil:
         activation_forward(act, &x[0], &out[0], n_rows, cols)
@@ -40,7 +117,7 @@ def forward(int act, const floating[::1] x, floating[::1] out, Py_ssize_t n_rows
 
 def backward(int act, const floating[::1] grad_y, const floating[::1] y, floating[::1] out,
              Py_ssize_t n_rows):
-    """out = grad_y * f'(x) from the forward output y.  OUT out."""
+    """out = grad_y * f'(x) from the forward output y, over n_rows rows.  OUT out."""
     cdef Py_ssize_t cols = y.shape[0] // n_rows if n_rows else 0
     with nogil:
         activation_backward(act, &grad_y[0], &y[0], &out[0], n_rows, cols)

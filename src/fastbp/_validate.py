@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -25,7 +26,9 @@ MAX_DIM = 2**31 - 1
 
 REDUCTIONS = {"none": Reduction.REDUCTION_NONE, "mean": Reduction.REDUCTION_MEAN,
               "sum": Reduction.REDUCTION_SUM}
-ACTIVATIONS = {None: Activation.IDENTITY, "sigmoid": Activation.SIGMOID}
+ACTIVATIONS = {None: Activation.IDENTITY, "sigmoid": Activation.SIGMOID, "relu": Activation.RELU,
+               "tanh": Activation.TANH, "softmax": Activation.SOFTMAX,
+               "log_softmax": Activation.LOG_SOFTMAX}
 
 
 def shape_str(shape) -> str:
@@ -225,6 +228,19 @@ def activation_backward_args(grad_y, y):
     return grad_y, y
 
 
+def rowwise_activation_input(x):
+    """softmax/log_softmax input: a 2-D float array (N, C), normalised over C."""
+    x = as_float_array(x, "x")
+    check_ndim(x, "x", 2, "(N, C)")
+    return x
+
+
+def rowwise_activation_backward_args(grad_y, y):
+    grad_y, y = activation_backward_args(grad_y, y)
+    check_ndim(grad_y, "grad_y", 2, "(N, C)")
+    return grad_y, y
+
+
 def elementwise_loss_args(input, target, reduction):
     input = as_float_array(input, "input")
     target = as_float_array(target, "target", input.dtype)
@@ -240,6 +256,16 @@ def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:
         raise ValueError(f"{name}: expected shape (N, {in_features}), got {shape_str(x.shape)}")
     check_blas_dims(x, name)
     return x
+
+
+def step_target(target, output_shape, dtype) -> np.ndarray:
+    """train_step's target for an elementwise loss: what the loss class itself would accept
+    (converted to the Net's dtype, the shape of the Net's output, the loss's own message)."""
+    target = as_float_array(target, "target", dtype)
+    if target.shape != tuple(output_shape):
+        raise ValueError(f"target: expected the shape of input {shape_str(output_shape)}, "
+                         f"got {shape_str(target.shape)}")
+    return target
 
 
 def net_layers(layers, layer_type) -> tuple:
@@ -300,3 +326,64 @@ def parameter_pairs(params) -> list:
             raise ValueError(f"params[{k}]: value and grad share memory")
         pairs.append((value, grad))
     return pairs
+
+
+def state_dict_arrays(state, expected: dict, dtype) -> dict:
+    """load_state_dict's argument: exactly the keys of ``expected`` (name -> shape), each
+    an array of that shape, returned converted to ``dtype``.  Checks everything before
+    the caller copies anything, so a bad state_dict leaves the Net as it was."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state_dict: expected a mapping of name -> array, got {type(state).__name__}")
+    for key, shape in expected.items():
+        if key not in state:
+            raise ValueError(f"state_dict: missing key {key!r} (expected shape {shape_str(shape)}, "
+                             "got no array)")
+    arrays = {}
+    for key, value in state.items():
+        name = f"state_dict[{key!r}]"
+        arr = as_float_array(value, name, dtype)
+        if key not in expected:
+            raise ValueError(f"state_dict: unexpected key {key!r} (shape {shape_str(arr.shape)}); "
+                             f"expected the keys {', '.join(repr(k) for k in expected)}")
+        if arr.shape != tuple(expected[key]):
+            raise ValueError(f"{name}: expected shape {shape_str(expected[key])}, "
+                             f"got {shape_str(arr.shape)}")
+        arrays[key] = arr
+    return arrays
+
+
+MODEL_FORMAT = "fastbp.Net"
+MODEL_VERSION = 1
+LAYER_FIELDS = ("in_features", "out_features", "activation", "bias")
+
+
+def model_record(record) -> dict:
+    """A saved model's architecture record (parsed JSON): its structure and layer sizes.
+
+    The other values (activation names, dtype, consecutive sizes that agree) are
+    checked by Layer and Net themselves when the model is rebuilt.
+    """
+    if not isinstance(record, dict):
+        raise ValueError(f"architecture: expected a JSON object, got {type(record).__name__}")
+    if record.get("format") != MODEL_FORMAT:
+        raise ValueError(f"architecture: expected format {MODEL_FORMAT!r}, got {record.get('format')!r}")
+    version = record.get("version")
+    if version != MODEL_VERSION:
+        raise ValueError(f"architecture: expected format version {MODEL_VERSION}, got {version!r}"
+                         + (" (written by a newer fastbp)" if isinstance(version, int)
+                            and version > MODEL_VERSION else ""))
+    layers = record.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise ValueError(f"architecture: expected a non-empty list of layers, got {layers!r}")
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, dict) or sorted(layer) != sorted(LAYER_FIELDS):
+            raise ValueError(f"architecture: layers[{k}]: expected an object with the fields "
+                             f"{', '.join(LAYER_FIELDS)}, got {layer!r}")
+        for field in ("in_features", "out_features"):
+            positive_int(layer[field], f"architecture: layers[{k}].{field}")
+        if not isinstance(layer["bias"], bool):
+            raise ValueError(f"architecture: layers[{k}].bias: expected true or false, "
+                             f"got {layer['bias']!r}")
+    if not isinstance(record.get("dtype"), str):
+        raise ValueError(f"architecture: expected a dtype name, got {record.get('dtype')!r}")
+    return record

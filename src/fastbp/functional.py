@@ -17,6 +17,10 @@ from fastbp._typing import ArrayLike, FloatArray
 __all__ = [
     "linear", "linear_backward",
     "sigmoid", "sigmoid_backward",
+    "relu", "relu_backward",
+    "tanh", "tanh_backward",
+    "softmax", "softmax_backward",
+    "log_softmax", "log_softmax_backward",
     "mse_loss", "mse_loss_grad",
 ]
 
@@ -90,6 +94,21 @@ def _elementwise_activation_backward(act, grad_y, y):
     return out
 
 
+def _rowwise_activation(act, x):
+    x = v.rowwise_activation_input(x)
+    out = np.empty_like(x)
+    _activations.forward(act, x.reshape(-1), out.reshape(-1), x.shape[0])
+    return out
+
+
+def _rowwise_activation_backward(act, grad_y, y):
+    grad_y, y = v.rowwise_activation_backward_args(grad_y, y)
+    out = np.empty_like(grad_y)
+    _activations.backward(act, grad_y.reshape(-1), y.reshape(-1), out.reshape(-1),
+                          grad_y.shape[0])
+    return out
+
+
 def sigmoid(x: ArrayLike) -> FloatArray:
     """y = 1 / (1 + exp(-x)), elementwise, any shape.  PyTorch equivalent: ``torch.sigmoid``.
 
@@ -105,6 +124,101 @@ def sigmoid_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
     PyTorch equivalent: ``torch.ops.aten.sigmoid_backward(grad_y, y)``.
     """
     return _elementwise_activation_backward(_activations.Activation.SIGMOID, grad_y, y)
+
+
+def relu(x: ArrayLike) -> FloatArray:
+    """y = max(x, 0), elementwise, any shape; nan stays nan and -0.0 stays -0.0, as in torch.
+
+    PyTorch equivalent: ``torch.relu``.
+
+    >>> relu(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 2.])
+    """
+    return _elementwise_activation(_activations.Activation.RELU, x)
+
+
+def relu_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
+    """grad_x = grad_y where y > 0, else 0, from the forward OUTPUT y = relu(x).
+
+    The gradient at exactly 0 is 0 (torch's rule); a nan output passes grad_y through.
+
+    PyTorch equivalent: ``torch.ops.aten.threshold_backward(grad_y, y, 0)``, what autograd
+    runs for ``torch.relu``.
+    """
+    return _elementwise_activation_backward(_activations.Activation.RELU, grad_y, y)
+
+
+def tanh(x: ArrayLike) -> FloatArray:
+    """y = tanh(x), elementwise, any shape.  PyTorch equivalent: ``torch.tanh``.
+
+    >>> tanh(np.array([0.0]))
+    array([0.])
+    """
+    return _elementwise_activation(_activations.Activation.TANH, x)
+
+
+def tanh_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
+    """grad_x = grad_y * (1 - y²), from the forward OUTPUT y = tanh(x).
+
+    PyTorch equivalent: ``torch.ops.aten.tanh_backward(grad_y, y)``.
+    """
+    return _elementwise_activation_backward(_activations.Activation.TANH, grad_y, y)
+
+
+def softmax(x: ArrayLike) -> FloatArray:
+    """y[n, c] = exp(x[n, c]) / Σ_j exp(x[n, j]), over the last axis of a 2-D array.
+
+    Each row is shifted by its max first, so logits of ±1e4 give finite results.  A row
+    of all -inf, or one holding +inf or nan, gives a row of nan, as torch does.
+
+    Parameters
+    ----------
+    x : array, shape (N, C)
+
+    Returns
+    -------
+    ndarray, shape (N, C), dtype of x
+
+    PyTorch equivalent: ``torch.softmax(x, dim=-1)``.
+
+    >>> softmax(np.array([[0.0, 0.0]]))
+    array([[0.5, 0.5]])
+    """
+    return _rowwise_activation(_activations.Activation.SOFTMAX, x)
+
+
+def softmax_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
+    """grad_x = y * (grad_y - Σ_j grad_y[:, j] y[:, j]), from the forward OUTPUT y = softmax(x).
+
+    grad_y and y have shape (N, C).
+
+    PyTorch equivalent: ``torch.ops.aten._softmax_backward_data(grad_y, y, -1, y.dtype)``.
+    """
+    return _rowwise_activation_backward(_activations.Activation.SOFTMAX, grad_y, y)
+
+
+def log_softmax(x: ArrayLike) -> FloatArray:
+    """y[n, c] = x[n, c] - max_j x[n, j] - log Σ_j exp(x[n, j] - max_j x[n, j]), 2-D x (N, C).
+
+    Stable for logits of ±1e4; a row of all -inf, or one holding +inf or nan, gives a
+    row of nan, and a -inf logit in an otherwise finite row gives -inf, as torch does.
+
+    PyTorch equivalent: ``torch.log_softmax(x, dim=-1)``.
+
+    >>> log_softmax(np.array([[0.0, 0.0]]))
+    array([[-0.69314718, -0.69314718]])
+    """
+    return _rowwise_activation(_activations.Activation.LOG_SOFTMAX, x)
+
+
+def log_softmax_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
+    """grad_x = grad_y - exp(y) * Σ_j grad_y[:, j], from the forward OUTPUT y = log_softmax(x).
+
+    grad_y and y have shape (N, C).
+
+    PyTorch equivalent: ``torch.ops.aten._log_softmax_backward_data(grad_y, y, -1, y.dtype)``.
+    """
+    return _rowwise_activation_backward(_activations.Activation.LOG_SOFTMAX, grad_y, y)
 
 
 # --- losses --------------------------------------------------------------------------------

@@ -15,12 +15,14 @@ __all__ = ["Layer"]
 
 class Layer:
     """A fully connected layer y = activation(x @ weight.T + bias), as torch.nn.Linear
-    followed by the activation module.
+    followed by the activation module (nn.Sigmoid, nn.ReLU, nn.Tanh, nn.Softmax(dim=-1),
+    nn.LogSoftmax(dim=-1)).
 
     Parameters
     ----------
     in_features, out_features : int
-    activation : None | 'sigmoid'
+    activation : None | 'sigmoid' | 'relu' | 'tanh' | 'softmax' | 'log_softmax'
+        applied to the layer's output (the softmaxes over out_features)
     bias : bool, keyword-only, default True
     dtype : float32 (default) or float64; inputs are converted to it
     seed : int or None; weight and bias are drawn from U(-1/sqrt(in_features),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from fastbp import _io
 from fastbp import _validate as v
+from fastbp._step import TrainStep
 from fastbp._typing import ArrayLike, FloatArray, LossFunction, Optimizer, ParameterPair
 from fastbp.layers import Layer
 
@@ -25,6 +28,7 @@ class Net:
 
     def __init__(self, layers: Iterable[Layer]) -> None:
         self.layers = v.net_layers(layers, Layer)
+        self._step = TrainStep(self.layers)  # train_step's compiled path and its workspaces
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -78,12 +82,118 @@ class Net:
         for a layer built with bias=False)."""
         return [pair for layer in self.layers for pair in layer.parameters()]
 
+    # --- state ----------------------------------------------------------------------------
+
+    def _named_parameters(self):
+        """{"0.weight": array, "0.bias": array, ...} of the live parameter arrays, in order."""
+        return dict(zip(_parameter_names(self._architecture()["layers"]),
+                        [value for value, _ in self.parameters()]))
+
+    def state_dict(self) -> dict[str, FloatArray]:
+        """{"0.weight": ..., "0.bias": ..., "1.weight": ...}: copies of the parameters.
+
+        A layer built with bias=False has no "k.bias" key.  The arrays are copies:
+        changing them does not change the Net (use load_state_dict).
+
+        PyTorch equivalent: ``nn.Module.state_dict()`` (which returns views instead).
+        """
+        return {name: value.copy() for name, value in self._named_parameters().items()}
+
+    def load_state_dict(self, state_dict: dict[str, ArrayLike]) -> None:
+        """Copy the arrays of ``state_dict`` into the parameters (converted to the Net's dtype).
+
+        The keys must be exactly those of :meth:`state_dict`, each with the same shape;
+        otherwise ValueError naming the key and the shapes, and nothing is changed.
+
+        PyTorch equivalent: ``nn.Module.load_state_dict(d)`` (strict=True).
+        """
+        params = self._named_parameters()
+        expected = {name: value.shape for name, value in params.items()}
+        arrays = v.state_dict_arrays(state_dict, expected, self.dtype)
+        for name, value in params.items():
+            np.copyto(value, arrays[name])
+
+    def _architecture(self):
+        return {"format": v.MODEL_FORMAT, "version": v.MODEL_VERSION, "dtype": self.dtype.name,
+                "layers": [{"in_features": layer.in_features, "out_features": layer.out_features,
+                            "activation": layer.activation, "bias": layer.bias is not None}
+                           for layer in self.layers]}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the Net (architecture and parameters) to the .npz file ``path``.
+
+        The file is written under a temporary name in the same directory and renamed
+        over ``path``, so an interrupted save never leaves a truncated model behind.
+        It holds no pickle: ``np.load(path, allow_pickle=False)`` reads it.
+        ``path`` is used as given (no ".npz" is appended).
+
+        PyTorch equivalent: ``torch.save(model.state_dict(), path)``, plus the architecture.
+        """
+        _io.write_model(path, self._architecture(), self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Net:
+        """The Net saved in ``path`` by :meth:`save`.
+
+        A file that is not a fastbp model (another format, truncated or corrupted, an
+        .npz without the architecture record or with pickled data inside) is a
+        ValueError naming the path and the problem.
+        """
+        record, arrays = _io.read_model(path)
+        try:
+            dtype = v.dtype_option(record["dtype"])
+            # The arrays must fit the architecture before Layers are allocated at its sizes
+            # (a damaged record must not ask for gigabytes).
+            v.state_dict_arrays(arrays, _parameter_names(record["layers"]), dtype)
+            net = cls([Layer(spec["in_features"], spec["out_features"], spec["activation"],
+                             bias=spec["bias"], dtype=dtype)
+                       for spec in record["layers"]])
+            net.load_state_dict(arrays)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: not a fastbp model file: {exc}") from None
+        return net
+
+    # --- training ----------------------------------------------------------------------------
+
     def train_step(self, x: ArrayLike, target: ArrayLike, loss_fn: LossFunction,
                    optimizer: Optimizer) -> float:
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
 
-        The result and the parameters after it are exactly those of the five calls by hand.
+        The result and the parameters after it are exactly (the same floats) those of::
+
+            net.zero_grad()
+            loss = loss_fn(net(x), target)
+            net.backward(loss_fn.backward())
+            optimizer.step()
+
+        With an SGD over exactly this Net's parameters and a loss the compiled step knows
+        (MSELoss with reduction 'mean' or 'sum'), the whole step is one compiled call over
+        workspaces the Net keeps between calls (reallocated when the batch size changes);
+        SGD's momentum buffers are the ones ``optimizer.step()`` uses, so fused and manual
+        steps mix freely.  Anything else runs the five calls above.  Afterwards, as with
+        the five calls, ``loss_fn.backward()`` and ``net.backward`` refer to this step; on
+        the compiled path they are views of the workspaces, overwritten by the next step.
+
+        Parameters
+        ----------
+        x : array (N, in_features), converted to the Net's dtype
+        target : what ``loss_fn`` takes as its target
+        loss_fn : a loss object, e.g. ``MSELoss()``
+        optimizer : e.g. ``SGD(net, lr=0.1)``
+
+        Returns
+        -------
+        float : the loss before the update (an ndarray for reduction='none')
+
+        PyTorch equivalent: ``opt.zero_grad(); loss = loss_fn(model(x), target);
+        loss.backward(); opt.step()``.
         """
+        loss = self._step.run(x, target, loss_fn, optimizer)
+        if loss is None:  # not a loss/optimizer the compiled step supports
+            loss = self._unfused_train_step(x, target, loss_fn, optimizer)
+        return loss
+
+    def _unfused_train_step(self, x, target, loss_fn, optimizer):
         self.zero_grad()
         output = self.forward(x)
         loss = loss_fn(output, target)
@@ -94,3 +204,14 @@ class Net:
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({k}): {layer!r}" for k, layer in enumerate(self.layers))
         return f"Net({inner}\n)"
+
+
+def _parameter_names(layer_specs) -> dict:
+    """{"0.weight": (out, in), "0.bias": (out,), "1.weight": ...} for architecture records
+    (``Net._architecture()["layers"]``), in Net.parameters() order."""
+    shapes = {}
+    for k, spec in enumerate(layer_specs):
+        shapes[f"{k}.weight"] = (spec["out_features"], spec["in_features"])
+        if spec["bias"]:
+            shapes[f"{k}.bias"] = (spec["out_features"],)
+    return shapes
