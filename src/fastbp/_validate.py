@@ -160,7 +160,9 @@ def activation_code(activation) -> int:
 
 
 def dtype_option(dtype, name: str = "dtype") -> np.dtype:
-    """A Layer's dtype: float32 or float64 only."""
+    """A Layer's dtype: float32 or float64 only (None is refused: NumPy reads it as float64)."""
+    if dtype is None:
+        raise TypeError(f"{name}: expected float32 or float64, got None")
     try:
         dt = np.dtype(dtype)
     except TypeError:
