@@ -64,3 +64,12 @@ def test_blas_dimension_limit_is_checked_before_any_kernel():
     x = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2**31, 0), strides=(0, 8))
     with pytest.raises(ValueError, match=r"x: axis 0 has 2147483648 elements, more than the 2\*\*31 - 1"):
         F.linear(x, np.ones((3, 0)))
+
+
+def test_an_output_larger_than_memory_is_refused_before_allocating():
+    # tiny inputs, a 36 TiB output: refused up front, whatever the overcommit policy
+    x = np.ones((10**6, 1), np.float32)
+    w = np.ones((10**7, 1), np.float32)
+    with pytest.raises(MemoryError, match=r"linear output \(N, out_features\): an array of shape "
+                                          r"\(1000000, 10000000\) and dtype float32 needs 37252\.9 GiB"):
+        F.linear(x, w)

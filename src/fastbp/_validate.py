@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -80,7 +81,9 @@ def as_float_array(value, name: str, dtype=None) -> np.ndarray:
     target = float_dtype(arr, name) if dtype is None else np.dtype(dtype)
     if dtype is not None:
         float_dtype(arr, name)  # still refuse complex/object/str
-    return np.asarray(arr, dtype=target, order="C")
+    # A float64 value beyond float32's range becomes inf, silently, as torch's .float() does.
+    with np.errstate(over="ignore"):
+        return np.asarray(arr, dtype=target, order="C")
 
 
 def as_index_array(value, name: str) -> np.ndarray:
@@ -118,6 +121,32 @@ def check_blas_dims(arr: np.ndarray, name: str) -> None:
                              f"2**31 - 1 that BLAS can index (shape {shape_str(arr.shape)})")
 
 
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: let the allocator decide
+        return 2**63
+
+
+PHYSICAL_MEMORY = _physical_memory()
+
+
+def check_allocation(shape, dtype, what: str) -> None:
+    """Refuse an output larger than the machine's memory before anything is allocated.
+
+    An output can be far larger than its inputs (linear: x (N, 1) and weight (O, 1) give
+    (N, O)); with Linux's overcommit such an allocation may "succeed" and the kernel that
+    fills it is then killed by the OOM killer, so we check against physical memory first.
+    """
+    nbytes = np.dtype(dtype).itemsize
+    for size in shape:
+        nbytes *= size
+    if nbytes > PHYSICAL_MEMORY:
+        raise MemoryError(f"{what}: an array of shape {shape_str(shape)} and dtype "
+                          f"{np.dtype(dtype)} needs {nbytes / 2**30:.1f} GiB, more than this "
+                          f"machine's {PHYSICAL_MEMORY / 2**30:.1f} GiB of memory")
+
+
 def reduction_code(reduction) -> int:
     try:
         return REDUCTIONS[reduction]
@@ -134,7 +163,9 @@ def activation_code(activation) -> int:
 
 
 def dtype_option(dtype, name: str = "dtype") -> np.dtype:
-    """A Layer's dtype: float32 or float64 only."""
+    """A Layer's dtype: float32 or float64 only (None is refused: NumPy reads it as float64)."""
+    if dtype is None:
+        raise TypeError(f"{name}: expected float32 or float64, got None")
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -200,6 +231,7 @@ def linear_args(x, weight, bias):
     if bias is not None:
         bias = as_float_array(bias, "bias", x.dtype)
         check_shape(bias, "bias", (weight.shape[0],))
+    check_allocation((x.shape[0], weight.shape[0]), x.dtype, "linear output (N, out_features)")
     return x, weight, bias
 
 

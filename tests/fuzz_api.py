@@ -1,0 +1,533 @@
+"""Fuzz the public API: every call gives the right answer or a clear ValueError/TypeError.
+
+Each target draws arguments of random ndim (0-3), shapes (incl. 0-length and mismatched
+axes), dtypes (bool, ints, uints, float16/32/64, complex, object, strings), layouts
+(non-contiguous, negative strides, Fortran, byte-swapped, read-only), values (nan, ±inf,
+huge, subnormal) and container types (lists, scalars, None), plus good and bad options.
+Independently of fastbp, the target's ``valid`` rule says whether the contract accepts
+those arguments.  Then:
+
+- accepted: the call must return the NumPy reference's answer on the converted input;
+- refused: it must raise ValueError or TypeError whose message names an argument;
+- always: the caller's arrays are unchanged, byte for byte.
+
+Any other outcome (another exception, a wrong answer, a crash) fails.  tests/test_fuzz.py
+runs each target in a subprocess, so a crash fails one test instead of the run:
+
+    python tests/fuzz_api.py TARGET N_EXAMPLES
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reference as ref  # noqa: E402
+
+import fastbp  # noqa: E402
+from fastbp import functional as F  # noqa: E402
+
+TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+# Large enough to be "huge", small enough that the squares and short sums the kernels
+# form cannot overflow in that dtype, so a float32 result and the float64 reference
+# agree (an overflowing intermediate is order-dependent in any implementation).
+HUGE = {np.dtype(np.float32): 1e15, np.dtype(np.float64): 1e150}
+SUBNORMAL = {np.dtype(np.float32): 1e-40, np.dtype(np.float64): 5e-320}
+
+NUMERIC = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+           "float16", "float32", "float64"]
+NON_NUMERIC = ["complex64", "complex128", "object", "U3", "S3", "datetime64[s]"]
+
+
+# --- drawing arguments -----------------------------------------------------------------
+
+def float_elements(dtype):
+    dtype = np.dtype(dtype)
+    huge = HUGE.get(dtype, 6e4)  # float16's max is 65504
+    tiny = SUBNORMAL.get(dtype, 1e-7)
+    return st.one_of(
+        st.floats(-8, 8, allow_nan=False, width=64),
+        st.sampled_from([0.0, -0.0, 1.0, np.nan, np.inf, -np.inf, huge, -huge, tiny, -tiny]),
+    )
+
+
+def fill(draw, shape, dtype, elements=None):
+    """An array of ``shape``/``dtype`` with values that exercise the edges."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64))
+    if dtype.kind == "b":
+        vals = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        lo, hi = max(int(info.min), -100), min(int(info.max), 100)
+        vals = draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n))
+    elif dtype.kind == "f":
+        vals = draw(st.lists(elements or float_elements(dtype), min_size=n, max_size=n))
+    elif dtype.kind == "c":
+        vals = [complex(v, 1) for v in draw(st.lists(st.floats(-3, 3), min_size=n, max_size=n))]
+    elif dtype.kind == "O":
+        vals = draw(st.lists(st.floats(-3, 3), min_size=n, max_size=n))
+    elif dtype.kind in "US":
+        vals = ["ab"] * n
+    else:  # datetime
+        vals = [np.datetime64(0, "s")] * n
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.array(vals, dtype=dtype).reshape(shape)
+
+
+def relayout(draw, arr):
+    """The same values in a random memory layout."""
+    kind = draw(st.sampled_from(["c", "c", "fortran", "reversed", "strided", "byteswap",
+                                 "readonly"]))
+    if kind == "fortran":
+        return np.asfortranarray(arr)
+    if kind == "reversed" and arr.ndim:
+        return np.ascontiguousarray(np.flip(arr))[(slice(None, None, -1),) * arr.ndim]
+    if kind == "strided" and arr.ndim:
+        wide = np.zeros(arr.shape[:-1] + (2 * arr.shape[-1],), dtype=arr.dtype)
+        wide[..., ::2] = arr
+        return wide[..., ::2]
+    if kind == "byteswap" and arr.dtype.kind in "iuf" and arr.dtype.itemsize > 1:
+        return arr.astype(arr.dtype.newbyteorder())
+    if kind == "readonly":
+        arr = arr.copy()
+        arr.flags.writeable = False
+    return arr
+
+
+def random_shape(draw):
+    return tuple(draw(st.lists(st.integers(0, 4), min_size=0, max_size=3)))
+
+
+@dataclass
+class ArrayArg:
+    """An array argument: its name, its shape as letters (sizes drawn per case), and
+    whether it holds class indices (any integer dtype) instead of values."""
+
+    name: str
+    shape: tuple
+    optional: bool = False
+    index: bool = False
+    elements: object = None  # a strategy for float values, e.g. probabilities
+
+
+def draw_array_arg(draw, arg: ArrayArg, sizes: dict, first_dtype):
+    """A value for ``arg``: usually well formed, sometimes any shape, dtype or type."""
+    if arg.optional and draw(st.integers(0, 3)) == 0:
+        return None
+    shape = tuple(sizes[s] if isinstance(s, str) else s for s in arg.shape)
+    if draw(st.integers(0, 9)) == 0:
+        shape = random_shape(draw)
+    if arg.index:
+        dtype = draw(st.sampled_from(["int8", "int16", "int32", "int64", "uint8", "uint64",
+                                      "float32", "bool"]))
+        n_classes = sizes.get("C", 2)
+        if np.dtype(dtype).kind in "iu":
+            lo = 0 if np.dtype(dtype).kind == "u" else -100
+            vals = draw(st.lists(st.one_of(st.integers(0, max(n_classes - 1, 0)),
+                                           st.integers(lo, n_classes + 2)),
+                                 min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+            value = np.array(vals, dtype=dtype).reshape(shape)
+        else:
+            value = fill(draw, shape, dtype)
+    else:
+        choices = NUMERIC + NON_NUMERIC[:1] + ["float32", "float64"] * 3
+        if draw(st.integers(0, 14)) == 0:
+            choices = NON_NUMERIC
+        dtype = first_dtype if first_dtype is not None and draw(st.booleans()) else \
+            draw(st.sampled_from(choices))
+        value = fill(draw, shape, dtype, arg.elements)
+    value = relayout(draw, value)
+    container = draw(st.integers(0, 39))
+    if container in (0, 1):
+        return value.tolist()
+    if container == 2:
+        return draw(st.sampled_from([None, "x", 3, 2.5, {"a": 1}]))
+    return value
+
+
+# --- the oracle ------------------------------------------------------------------------
+
+def float_dtype_of(dtype):
+    """The contract's conversion: float32/64 stay; float16, ints, bool -> float32."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype.itemsize == 8:
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def is_array_like(value):
+    """What the API converts with np.asarray: arrays, (nested) lists and numeric scalars."""
+    return isinstance(value, (np.ndarray, list, np.generic, int, float))
+
+
+def numeric_kind(value, kinds="biuf"):
+    if not is_array_like(value):
+        return False
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return False
+    return arr.dtype.kind in kinds
+
+
+def converted(args: dict, specs: list, dtype=None):
+    """float64 copies of the array arguments as the contract converts them: each value
+    array first to the first array's float dtype (or the fixed ``dtype`` of a Layer/Net),
+    then to float64 for the reference."""
+    out = {}
+    for arg in specs:
+        value = args[arg.name]
+        if value is None:
+            out[arg.name] = None
+            continue
+        arr = np.asarray(value)
+        if arg.index and arr.dtype.kind in "iu":
+            out[arg.name] = arr.astype(np.int64)
+            continue
+        if dtype is None:
+            dtype = float_dtype_of(arr.dtype)
+        with np.errstate(all="ignore"):
+            out[arg.name] = arr.astype(dtype).astype(np.float64)
+    return out, dtype
+
+
+def snapshot(value):
+    if isinstance(value, np.ndarray):
+        return ("nd", value.dtype.str, value.shape, value.strides, value.flags.writeable,
+                value.tobytes(order="A"), value.ctypes.data)
+    return ("obj", copy.deepcopy(value))
+
+
+def unchanged(before, value):
+    after = snapshot(value)
+    if before[0] == "nd":
+        return before == after
+    try:
+        return repr(before[1]) == repr(after[1])
+    except Exception:
+        return True
+
+
+def close(actual, expected, dtype, magnitude):
+    actual = np.asarray(actual, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        expected = np.asarray(expected, dtype=np.float64).astype(dtype).astype(np.float64)
+    if actual.shape != expected.shape:
+        return f"shape {actual.shape} != {expected.shape}"
+    t = TOL[np.dtype(dtype)]
+    try:
+        np.testing.assert_allclose(actual, expected, rtol=t, atol=t * magnitude, equal_nan=True)
+    except AssertionError as exc:
+        return str(exc)
+    return None
+
+
+def finite_abs(a):
+    a = np.abs(np.asarray(a, dtype=np.float64))
+    return np.where(np.isfinite(a), a, 0.0)
+
+
+@dataclass
+class Target:
+    """A public callable, the contract's acceptance rule for it, and its reference."""
+
+    name: str
+    call: object                      # (args: dict, opts: dict) -> result
+    arrays: list                      # [ArrayArg]
+    valid: object                     # (conv: dict, raw: dict, opts: dict) -> bool
+    reference: object                 # (conv: dict, opts: dict) -> expected (float64)
+    magnitude: object = None          # (conv, opts) -> size of summed terms, for atol
+    options: dict = field(default_factory=dict)   # name -> strategy (good and bad values)
+    sizes: str = "NIOC"
+    result_dtype: object = None       # (dtype, conv, opts) -> dtype of the result
+    fixed_dtype: object = None        # (opts) -> the dtype inputs are converted to, if fixed
+
+
+def names_an_argument(message, target):
+    names = [a.name for a in target.arrays] + [k for k in target.options if not k.startswith("_")]
+    return any(re.search(rf"(^|\W){re.escape(n)}(\W|$)", message) for n in names)
+
+
+def check_case(target: Target, args: dict, opts: dict):
+    raw_ok = all(
+        (args[a.name] is None and a.optional)
+        or (a.index and numeric_kind(args[a.name], "iu"))
+        or (not a.index and numeric_kind(args[a.name]))
+        for a in target.arrays)
+    fixed = target.fixed_dtype(opts) if target.fixed_dtype else None
+    conv, dtype = converted(args, target.arrays, fixed) if raw_ok else (None, None)
+    expect_ok = raw_ok and target.valid(conv, args, opts)
+    before = {k: snapshot(v) for k, v in args.items()}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # fastbp must not warn on its own inputs
+            result = target.call(args, opts)
+        error = None
+    except (ValueError, TypeError) as exc:
+        result, error = None, exc
+    for k, v in args.items():
+        assert unchanged(before[k], v), f"{target.name}: argument {k} was modified"
+    if error is not None:
+        assert not expect_ok, f"{target.name}: refused valid input: {error!r}"
+        assert names_an_argument(str(error), target), \
+            f"{target.name}: message names no argument: {error!r}"
+        return "refused"
+    assert expect_ok, f"{target.name}: accepted invalid input, returned {result!r:.200}"
+    expected = target.reference(conv, opts)
+    out_dtype = target.result_dtype(dtype, conv, opts) if target.result_dtype else dtype
+    results = result if isinstance(result, tuple) else (result,)
+    expecteds = expected if isinstance(expected, tuple) else (expected,)
+    magnitude = target.magnitude(conv, opts) if target.magnitude else 1.0
+    for got, exp in zip(results, expecteds):
+        if exp is None:
+            assert got is None, f"{target.name}: expected None, got {got!r:.200}"
+            continue
+        if isinstance(got, np.ndarray):
+            assert got.dtype == out_dtype, f"{target.name}: dtype {got.dtype}, want {out_dtype}"
+        else:
+            assert isinstance(got, float), f"{target.name}: returned {type(got).__name__}"
+        problem = close(got, exp, out_dtype, magnitude)
+        assert problem is None, f"{target.name}: wrong answer: {problem}"
+    return "accepted"
+
+
+# --- the targets -----------------------------------------------------------------------
+
+REDUCTION = st.sampled_from(["mean", "sum", "none"] * 3 + ["avg", None, 3, "MEAN"])
+GOOD_REDUCTIONS = ("mean", "sum", "none")
+
+
+def shape_of(conv, name):
+    return None if conv[name] is None else conv[name].shape
+
+
+def linear_valid(c, raw, o):
+    x, w, b = c["x"], c["weight"], c["bias"]
+    return (x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
+            and (b is None or b.shape == (w.shape[0],)))
+
+
+def linear_magnitude(c, o):
+    m = finite_abs(c["x"]) @ finite_abs(c["weight"]).T if c["x"].size and c["weight"].size else 0
+    b = finite_abs(c["bias"]).max(initial=0) if c["bias"] is not None else 0
+    return float(np.max(m, initial=0)) + b + 1
+
+
+def linear_backward_valid(c, raw, o):
+    gy, x, w = c["grad_y"], c["x"], c["weight"]
+    return (gy.ndim == 2 and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
+            and gy.shape == (x.shape[0], w.shape[0]) and isinstance(o["bias"], bool))
+
+
+def linear_backward_reference(c, o):
+    gx, gw, gb = ref.linear_backward(c["grad_y"], c["x"], c["weight"])
+    return gx, gw, (gb if o["bias"] else None)
+
+
+def linear_backward_magnitude(c, o):
+    gy, x, w = finite_abs(c["grad_y"]), finite_abs(c["x"]), finite_abs(c["weight"])
+    return float(max(np.max(gy @ w, initial=0) if gy.size and w.size else 0,
+                     np.max(gy.T @ x, initial=0) if gy.size and x.size else 0,
+                     gy.sum(axis=0).max(initial=0) if gy.ndim == 2 else 0)) + 1
+
+
+def elementwise_valid(first, second):
+    def valid(c, raw, o):
+        return c[first].shape == c[second].shape and o.get("reduction", "mean") in GOOD_REDUCTIONS
+    return valid
+
+
+def mse_magnitude(c, o):
+    return float(((finite_abs(c["input"]) + finite_abs(c["target"])) ** 2).sum()) + 1
+
+
+TARGETS = {
+    "linear": Target(
+        "linear", lambda a, o: F.linear(a["x"], a["weight"], a["bias"]),
+        [ArrayArg("x", ("N", "I")), ArrayArg("weight", ("O", "I")),
+         ArrayArg("bias", ("O",), optional=True)],
+        linear_valid, lambda c, o: ref.linear(c["x"], c["weight"], c["bias"]),
+        linear_magnitude),
+    "linear_backward": Target(
+        "linear_backward",
+        lambda a, o: F.linear_backward(a["grad_y"], a["x"], a["weight"], bias=o["bias"]),
+        [ArrayArg("grad_y", ("N", "O")), ArrayArg("x", ("N", "I")),
+         ArrayArg("weight", ("O", "I"))],
+        linear_backward_valid, linear_backward_reference, linear_backward_magnitude,
+        options={"bias": st.sampled_from([True, False] * 4 + [1, None])}),
+    "sigmoid": Target(
+        "sigmoid", lambda a, o: F.sigmoid(a["x"]), [ArrayArg("x", ("N", "I"))],
+        lambda c, raw, o: True, lambda c, o: ref.sigmoid(c["x"])),
+    "sigmoid_backward": Target(
+        "sigmoid_backward", lambda a, o: F.sigmoid_backward(a["grad_y"], a["y"]),
+        [ArrayArg("grad_y", ("N", "I")), ArrayArg("y", ("N", "I"))],
+        elementwise_valid("grad_y", "y"), lambda c, o: ref.sigmoid_backward(c["grad_y"], c["y"]),
+        lambda c, o: float((finite_abs(c["grad_y"]) * (1 + finite_abs(c["y"])) ** 2).max(initial=0)) + 1),
+    "mse_loss": Target(
+        "mse_loss", lambda a, o: F.mse_loss(a["input"], a["target"], o["reduction"]),
+        [ArrayArg("input", ("N", "I")), ArrayArg("target", ("N", "I"))],
+        elementwise_valid("input", "target"),
+        lambda c, o: ref.mse_loss(c["input"], c["target"], o["reduction"]), mse_magnitude,
+        options={"reduction": REDUCTION}),
+    "mse_loss_grad": Target(
+        "mse_loss_grad", lambda a, o: F.mse_loss_grad(a["input"], a["target"], o["reduction"]),
+        [ArrayArg("input", ("N", "I")), ArrayArg("target", ("N", "I"))],
+        elementwise_valid("input", "target"),
+        lambda c, o: ref.mse_loss_grad(c["input"], c["target"], o["reduction"]),
+        lambda c, o: 2 * float((finite_abs(c["input"]) + finite_abs(c["target"])).max(initial=0)) + 1,
+        options={"reduction": REDUCTION}),
+}
+
+
+# --- classes: a Layer/Net built from valid drawn sizes, fuzzed through its methods ---------
+
+ACTIVATIONS = [None, "sigmoid", "relu", "tanh", "softmax", "log_softmax"]
+LAYER_OPTIONS = {"_dtype": st.sampled_from([np.float32, np.float64]),
+                 "_act": st.sampled_from(ACTIVATIONS), "_bias": st.booleans()}
+
+
+def layer_specs(o):
+    """The (in, out) sizes of the fuzzed model: one layer I->O, or two layers I->C->O."""
+    s = o["_sizes"]
+    return [(s["I"], s["O"])] if o.get("_depth", 1) == 1 else [(s["I"], s["C"]), (s["C"], s["O"])]
+
+
+def make_model(o):
+    layers = [fastbp.Layer(i, j, o["_act"], bias=o["_bias"], dtype=o["_dtype"], seed=k)
+              for k, (i, j) in enumerate(layer_specs(o))]
+    o["_model"] = layers[0] if len(layers) == 1 else fastbp.Net(layers)
+    o["_layers"] = layers
+    # the starting parameters, copied before the call can update them
+    o["_spec"] = [(lay.weight.astype(np.float64),
+                   None if lay.bias is None else lay.bias.astype(np.float64),
+                   lay.activation) for lay in layers]
+    return o["_model"]
+
+
+def model_spec(o):
+    return o["_spec"]
+
+
+def model_x(o):
+    """A fixed valid input for the model, for fuzzing backward."""
+    s = o["_sizes"]
+    return np.random.default_rng(0).standard_normal((s["N"], s["I"])).astype(o["_dtype"])
+
+
+def model_forward_valid(c, raw, o):
+    return c["x"].ndim == 2 and c["x"].shape[1] == o["_sizes"]["I"]
+
+
+def model_backward_call(a, o):
+    model = make_model(o)
+    model(model_x(o))
+    grad_in = model.backward(a["grad_y"])
+    grads = [g.copy() for lay in o["_layers"] for _, g in lay.parameters()]
+    return (grad_in, *grads)
+
+
+def model_backward_reference(c, o):
+    spec, x = model_spec(o), model_x(o).astype(np.float64)
+    outs = ref.net_forward(spec, x)
+    grad_in, grads = ref.net_backward(spec, x, outs, c["grad_y"])
+    flat = [g for gw, gb in grads for g in ((gw,) if gb is None else (gw, gb))]
+    return (grad_in, *flat)
+
+
+def model_magnitude(c, o):
+    scale = 1.0 + sum(float(np.abs(w).sum()) + (0 if b is None else float(np.abs(b).sum()))
+                      for w, b, _ in model_spec(o))
+    values = [finite_abs(v).sum() for v in c.values() if v is not None]
+    return scale * (1.0 + float(sum(values))) ** 2
+
+
+def train_step_call(a, o):
+    net = make_model(o)
+    loss = net.train_step(a["x"], a["target"], fastbp.MSELoss(), fastbp.SGD(net, lr=0.1))
+    return (loss, *[p.copy() for p, _ in net.parameters()])
+
+
+def train_step_reference(c, o):
+    spec, x, t = model_spec(o), c["x"], c["target"]
+    outs = ref.net_forward(spec, x)
+    loss = ref.mse_loss(outs[-1], t)
+    _, grads = ref.net_backward(spec, x, outs, ref.mse_loss_grad(outs[-1], t))
+    new = []
+    for (w, b, _), (gw, gb) in zip(spec, grads):
+        new.append(w - 0.1 * gw)
+        if b is not None:
+            new.append(b - 0.1 * gb)
+    return (loss, *new)
+
+
+def class_target(name, call, arrays, valid, reference, depth, extra_options=None):
+    options = dict(LAYER_OPTIONS, _depth=st.just(depth), **(extra_options or {}))
+    return Target(name, call, arrays, valid, reference, model_magnitude, options=options,
+                  fixed_dtype=lambda o: np.dtype(o["_dtype"]),
+                  result_dtype=lambda dt, c, o: np.dtype(o["_dtype"]))
+
+
+for depth, prefix in ((1, "Layer"), (2, "Net")):
+    TARGETS[f"{prefix}.forward"] = class_target(
+        f"{prefix}.forward", lambda a, o: make_model(o)(a["x"]), [ArrayArg("x", ("N", "I"))],
+        model_forward_valid, lambda c, o: ref.net_forward(model_spec(o), c["x"])[-1], depth)
+    TARGETS[f"{prefix}.backward"] = class_target(
+        f"{prefix}.backward", model_backward_call, [ArrayArg("grad_y", ("N", "O"))],
+        lambda c, raw, o: c["grad_y"].shape == (o["_sizes"]["N"], o["_sizes"]["O"]),
+        model_backward_reference, depth)
+TARGETS["Net.train_step"] = class_target(
+    "Net.train_step", train_step_call, [ArrayArg("x", ("N", "I")), ArrayArg("target", ("N", "O"))],
+    lambda c, raw, o: model_forward_valid(c, raw, o)
+    and c["target"].shape == (c["x"].shape[0], o["_sizes"]["O"]),
+    train_step_reference, 2)
+TARGETS["MSELoss"] = Target(
+    "MSELoss",
+    lambda a, o: (lambda fn: (fn(a["input"], a["target"]), fn.backward()))(
+        fastbp.MSELoss(reduction=o["reduction"])),
+    [ArrayArg("input", ("N", "I")), ArrayArg("target", ("N", "I"))],
+    elementwise_valid("input", "target"),
+    lambda c, o: (ref.mse_loss(c["input"], c["target"], o["reduction"]),
+                  ref.mse_loss_grad(c["input"], c["target"], o["reduction"])),
+    mse_magnitude, options={"reduction": REDUCTION})
+
+
+def run(name: str, n_examples: int) -> dict:
+    target = TARGETS[name]
+    counts = {"accepted": 0, "refused": 0}
+
+    @settings(max_examples=n_examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def fuzz(data):
+        sizes = {s: data.draw(st.integers(0, 5) if s == "N" else st.integers(1, 5), label=s)
+                 for s in target.sizes}
+        first_dtype = None
+        args = {}
+        for arg in target.arrays:
+            args[arg.name] = draw_array_arg(data.draw, arg, sizes, first_dtype)
+            if first_dtype is None and isinstance(args[arg.name], np.ndarray):
+                first_dtype = args[arg.name].dtype
+        opts = {k: data.draw(s, label=k) for k, s in target.options.items()}
+        opts["_sizes"] = sizes
+        counts[check_case(target, args, opts)] += 1
+
+    fuzz()
+    return counts
+
+
+if __name__ == "__main__":
+    target_name, n = sys.argv[1], int(sys.argv[2])
+    counts = run(target_name, n)
+    print(f"FUZZ {target_name} cases={sum(counts.values())} accepted={counts['accepted']} "
+          f"refused={counts['refused']}")
