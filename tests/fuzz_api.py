@@ -390,6 +390,36 @@ TARGETS = {
 }
 
 
+def activation_magnitude(c, o):
+    gy = finite_abs(c["grad_y"])
+    with np.errstate(over="ignore"):
+        y = np.exp(np.minimum(finite_abs(c["y"]), 700.0))  # log_softmax's exp(y)
+    rows = gy.sum(axis=-1, keepdims=True) if gy.ndim else gy
+    return float(np.max(gy * (1 + finite_abs(c["y"])) ** 2 + y * (gy + rows), initial=0)) + 1
+
+
+def two_d(*names):
+    def valid(c, raw, o):
+        return all(c[n].ndim == 2 for n in names) and all(c[n].shape == c[names[0]].shape
+                                                          for n in names)
+    return valid
+
+
+for act in ("relu", "tanh", "softmax", "log_softmax"):
+    forward, backward = getattr(F, act), getattr(F, act + "_backward")
+    rowwise = act in ("softmax", "log_softmax")
+    TARGETS[act] = Target(
+        act, (lambda f: lambda a, o: f(a["x"]))(forward), [ArrayArg("x", ("N", "I"))],
+        two_d("x") if rowwise else (lambda c, raw, o: True),
+        (lambda r: lambda c, o: r(c["x"]))(getattr(ref, act)))
+    TARGETS[act + "_backward"] = Target(
+        act + "_backward", (lambda f: lambda a, o: f(a["grad_y"], a["y"]))(backward),
+        [ArrayArg("grad_y", ("N", "I")), ArrayArg("y", ("N", "I"))],
+        two_d("grad_y", "y") if rowwise else elementwise_valid("grad_y", "y"),
+        (lambda r: lambda c, o: r(c["grad_y"], c["y"]))(getattr(ref, act + "_backward")),
+        activation_magnitude)
+
+
 # --- classes: a Layer/Net built from valid drawn sizes, fuzzed through its methods ---------
 
 ACTIVATIONS = [None, "sigmoid", "relu", "tanh", "softmax", "log_softmax"]

@@ -120,3 +120,35 @@ def test_net_constructor(sizes, break_at, dtypes, junk):
             Net(layers)
     else:
         assert len(Net(layers)) == len(layers)
+
+
+@settings(max_examples=N_EXAMPLES, deadline=None, database=None)
+@given(drop=st.sets(st.integers(0, 2), max_size=1), extra=st.booleans(),
+       reshape=st.sets(st.integers(0, 2), max_size=1),
+       dtype=st.sampled_from(["float32", "float64", "int16", "bool", "complex64", "object", "U2"]),
+       container=st.sampled_from(["dict", "list", "none"]))
+def test_load_state_dict(drop, extra, reshape, dtype, container):
+    net = Net([Layer(3, 2, "relu", seed=0), Layer(2, 2, bias=False, seed=1)])
+    before = {k: v.copy() for k, v in net.state_dict().items()}
+    keys = list(before)  # 0.weight, 0.bias, 1.weight
+    new = {}
+    for k, name in enumerate(keys):
+        if k in drop:
+            continue
+        shape = before[name].shape[::-1] + (1,) if k in reshape else before[name].shape
+        with np.errstate(all="ignore"):
+            new[name] = np.full(shape, 1, dtype=dtype) if dtype != "U2" else np.full(shape, "ab")
+    if extra:
+        new["2.weight"] = np.ones((2, 2))
+    numeric = np.dtype(dtype).kind in "biuf"
+    valid = container == "dict" and not drop and not extra and not reshape and numeric
+    arg = new if container == "dict" else (list(new.items()) if container == "list" else None)
+    if not valid:
+        with pytest.raises((ValueError, TypeError), match=r"state_dict|\d\.(weight|bias)"):
+            net.load_state_dict(arg)
+        for name, value in net.state_dict().items():  # nothing changed
+            np.testing.assert_array_equal(value, before[name])
+    else:
+        net.load_state_dict(arg)
+        for value in net.state_dict().values():
+            np.testing.assert_array_equal(value, np.ones_like(value))

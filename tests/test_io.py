@@ -194,3 +194,84 @@ def test_arrays_that_do_not_match_the_architecture(tmp_path):
     assert "state_dict['0.weight']: expected shape (3, 2), got (3, 3)" in error_for(path)
     write_archive(path, net._architecture(), {**state, "2.weight": np.ones((1, 1))})
     assert "unexpected key '2.weight' (shape (1, 1))" in error_for(path)
+
+
+# --- a killed save, and random damage ------------------------------------------------------
+
+SAVE_FOREVER = """
+import sys
+import numpy as np
+from fastbp import Layer, Net
+net = Net([Layer(1500, 1500, dtype=np.float64, seed=1), Layer(1500, 10, dtype=np.float64, seed=2)])
+print("saving", flush=True)
+while True:
+    net.save(sys.argv[1])
+"""
+
+
+def test_killed_mid_save_leaves_the_old_file_intact(tmp_path):
+    """SIGKILL a process while it overwrites a model: the old model (or, once a rename
+    has happened, the new one) loads whole -- never a truncated mixture."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "model.npz"
+    old = sample_net(np.float64)
+    old.save(path)
+    caught_mid_save = 0
+    for delay in (0.0, 0.01, 0.03, 0.06, 0.1):
+        proc = subprocess.Popen([sys.executable, "-c", SAVE_FOREVER, str(path)],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "saving\n"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        loaded = Net.load(path)
+        if len(loaded) == len(old):  # no rename yet: the old file, unchanged
+            for (a, _), (b, _) in zip(loaded.parameters(), old.parameters()):
+                np.testing.assert_array_equal(a, b)
+        else:  # a complete new file
+            assert [layer.in_features for layer in loaded] == [1500, 1500]
+        leftovers = [name for name in os.listdir(tmp_path) if name != "model.npz"]
+        caught_mid_save += bool(leftovers)
+        for name in leftovers:  # the killed writer's temporary, never the model itself
+            assert name.startswith(".model.npz.") and name.endswith(".tmp")
+            os.unlink(tmp_path / name)
+    # each save writes 18 MB; at least one kill must land inside a write to prove anything
+    assert caught_mid_save >= 1
+
+
+def test_random_damage_is_refused_or_harmless(tmp_path):
+    """Flip bytes or cut the file anywhere: Net.load raises ValueError, or (when the damage
+    missed everything that matters) returns exactly the saved Net."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    path = tmp_path / "model.npz"
+    net = sample_net(np.float32)
+    net.save(path)
+    good = path.read_bytes()
+    damaged = tmp_path / "damaged.npz"
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(1, 255)),
+                    min_size=1, max_size=4), st.integers(1, len(good)))
+    def check(flips, keep):
+        data = bytearray(good[:keep])
+        for pos, xor in flips:
+            if pos < len(data):
+                data[pos] ^= xor
+        damaged.write_bytes(bytes(data))
+        try:
+            loaded = Net.load(damaged)
+        except ValueError as exc:
+            assert str(exc).startswith(f"{damaged}: not a fastbp model file: ")
+            return
+        assert repr(loaded) == repr(net)
+        for (a, _), (b, _) in zip(loaded.parameters(), net.parameters()):
+            np.testing.assert_array_equal(a, b)
+
+    check()
