@@ -1,0 +1,307 @@
+/* fastbp_kernels.h: the loss kernels in plain C (no Python API).
+ *
+ * Two parts:
+ *  - point functions: one element, in double, static inline, so every loop that applies
+ *    them (here, and any Cython module that cimports them through _losses.pxd) compiles
+ *    the same arithmetic.  fastbp_<loss>(x, t) is the per-element loss value,
+ *    fastbp_<loss>_grad(x, t) its derivative d(value)/dx;
+ *  - kernels: one pass over memory that computes the reduced value, the per-element
+ *    values and the gradient, each only when asked; suffix _f32/_f64 for the element type.
+ *
+ * Kernel contract (every fastbp_*_f32/_f64 below):
+ *  Trusts: C-contiguous arrays of the sizes stated, one element type, class indices in
+ *  range or equal to ignore_index (the Python layer, fastbp/_validate.py, checked all of it).
+ *  reduction: FASTBP_REDUCTION_NONE / _MEAN / _SUM (the values of _losses.Reduction).
+ *  out  (OUT, may be NULL): per-element (per-row for cross entropy / nll) values; only
+ *       written for reduction 'none'.
+ *  grad (OUT, may be NULL): d(loss)/d(x), same size as x; for 'none' the gradient of the sum.
+ *  Returns the reduced value, already rounded to the element type ('mean' over nothing is
+ *  nan, 'sum' over nothing 0, as torch); 0 for 'none'.  For 'mean'/'sum' the value is
+ *  computed even when only grad is wanted.
+ *  Reductions sum per-element values rounded to the element type (as torch's per-element
+ *  tensor is) in double, over fixed blocks added in block order: the result does not
+ *  depend on the number of OpenMP threads.
+ */
+#ifndef FASTBP_KERNELS_H
+#define FASTBP_KERNELS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(_MSC_VER) && !defined(restrict)
+#define restrict __restrict
+#endif
+
+/* The point functions must inline into every loop or the loop does not vectorize; GCC's
+ * inliner gives up on the larger loops (bce_with_logits's) without being told. */
+#if defined(__GNUC__)
+#define FASTBP_INLINE static inline __attribute__((always_inline))
+#else
+#define FASTBP_INLINE static inline
+#endif
+
+#define FASTBP_REDUCTION_NONE 0
+#define FASTBP_REDUCTION_MEAN 1
+#define FASTBP_REDUCTION_SUM 2
+
+/* Runtime ISA dispatch through GNU ifunc: an AVX2+FMA clone and the baseline x86-64 one.
+ * Only where it is known to work: gcc >= 11 (it names x86-64-v3; clang reports __GNUC__ 4
+ * and gets no clones) on x86-64 Linux.  Measured on a Zen 2 (bench/bench_losses.py): the
+ * exp/log-bound losses run 2-3x faster in the clone; elsewhere this expands to nothing. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__clang__) \
+    && __GNUC__ >= 11
+#define FASTBP_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define FASTBP_TARGET_CLONES
+#endif
+
+/* ---- exp, log, log1p that loops can vectorize ------------------------------------------
+ * glibc's are scalar calls, so a loop calling them never vectorizes (and libmvec needs
+ * -ffast-math and a newer glibc than manylinux_2_28).  These are branch-free (selects only),
+ * so `#pragma omp simd` loops vectorize them.  Accuracy: within 1 ulp of glibc over 10^7
+ * random doubles in each function's whole range, subnormals included; inf, nan, 0 and
+ * negative arguments give C99's results. */
+
+FASTBP_INLINE uint64_t fastbp_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+FASTBP_INLINE double fastbp_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+
+/* Adding 1.5*2^52 rounds a double of magnitude < 2^51 to an integer k held in the low bits
+ * of the sum: int64 <-> double without a conversion instruction (AVX2 has none for 64-bit). */
+#define FASTBP_ROUND_SHIFT 0x1.8p52
+
+/* e^x = 2^k e^r, k = round(x/ln2), |r| <= ln2/2 (Cody-Waite: ln2 split so k*LN2_HI is
+ * exact); e^r by its Taylor polynomial to r^13 (truncation < 2e-18 on that interval). */
+FASTBP_INLINE double fastbp_exp(double x)
+{
+    const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+    /* beyond these e^x is inf or 0 anyway; clamping keeps 2^k representable.  nan passes
+       both comparisons unchanged and stays nan. */
+    x = x > 710.0 ? 710.0 : x;
+    x = x < -746.0 ? -746.0 : x;
+    double kd = x * 1.44269504088896338700e+00 + FASTBP_ROUND_SHIFT;
+    uint64_t k = fastbp_bits(kd) - fastbp_bits(FASTBP_ROUND_SHIFT);
+    kd -= FASTBP_ROUND_SHIFT;
+    double r = (x - kd * LN2_HI) - kd * LN2_LO;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    /* 2^k as two factors 2^k1 2^(k-k1), each a normal double for k in [-1076, 1024]: the
+       product then rounds once, into the subnormal range or to inf, as it should. */
+    uint64_t k1 = fastbp_bits(kd * 0.5 + FASTBP_ROUND_SHIFT) - fastbp_bits(FASTBP_ROUND_SHIFT);
+    double s1 = fastbp_from_bits((k1 + 1023) << 52);
+    double s2 = fastbp_from_bits((k - k1 + 1023) << 52);
+    return (p * s1) * s2;
+}
+
+/* log x = k ln2 + log(1+f), x = 2^k (1+f), sqrt(2)/2 <= 1+f < sqrt(2); log(1+f) by
+ * fdlibm's e_log.c (s = f/(2+f), a degree-14 polynomial in s, error < 1 ulp). */
+FASTBP_INLINE double fastbp_log(double x)
+{
+    const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+                 Lg7 = 1.479819860511658591e-01;
+    const uint64_t SQRT_HALF_BITS = 0x3fe6a09e667f3bcdULL;
+    /* subnormals: scale into the normal range first */
+    int subnormal = x < 0x1p-1022;
+    double xs = x * (subnormal ? 0x1p52 : 1.0);
+    double k_adjust = subnormal ? 52.0 : 0.0;
+    /* k = floor(log2(x / (sqrt(2)/2))), computed on the bits; the 2^63 offset keeps the
+       difference non-negative so an unsigned shift works (AVX2 has no signed 64-bit one) */
+    uint64_t u = fastbp_bits(xs);
+    uint64_t tmp = u - SQRT_HALF_BITS + (2048ULL << 52);
+    double z = fastbp_from_bits(u - (tmp & (0xfffULL << 52)) + (1ULL << 63));
+    double kd = fastbp_from_bits(fastbp_bits(FASTBP_ROUND_SHIFT) + (tmp >> 52))
+                - FASTBP_ROUND_SHIFT - 2048.0 - k_adjust;
+    double f = z - 1.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double s2 = s * s, s4 = s2 * s2;
+    double t1 = s4 * (Lg2 + s4 * (Lg4 + s4 * Lg6));
+    double t2 = s2 * (Lg1 + s4 * (Lg3 + s4 * (Lg5 + s4 * Lg7)));
+    double R = t2 + t1;
+    double r = kd * LN2_HI - ((hfsq - (s * (hfsq + R) + kd * LN2_LO)) - f);
+    r = x == INFINITY ? x : r;
+    r = x == 0.0 ? -INFINITY : r;
+    r = x < 0.0 ? NAN : r;
+    r = x != x ? x : r;
+    return r;
+}
+
+/* log(1+x): log(u) for u = 1+x, corrected by the rounding error of u (Goldberg,
+ * "What every computer scientist should know...", thm. 4 variant): within 1 ulp. */
+FASTBP_INLINE double fastbp_log1p(double x)
+{
+    double u = 1.0 + x;
+    double r = fastbp_log(u) - ((u - 1.0) - x) / u;
+    r = x == INFINITY ? x : r;
+    r = x == -1.0 ? -INFINITY : r;
+    return r;
+}
+
+/* ---- point functions: value and derivative of one element, as torch computes them --- */
+
+FASTBP_INLINE double fastbp_l1(double x, double t) { return fabs(x - t); }
+
+/* torch's l1_loss backward is sgn(x - t): -1, 0 or 1, and 0 for nan (torch.sign(nan) == 0) */
+FASTBP_INLINE double fastbp_l1_grad(double x, double t)
+{
+    double d = x - t;
+    return (double)(d > 0.0) - (double)(d < 0.0);
+}
+
+FASTBP_INLINE double fastbp_mse(double x, double t) { return (x - t) * (x - t); }
+
+FASTBP_INLINE double fastbp_mse_grad(double x, double t) { return 2.0 * (x - t); }
+
+/* torch smooth_l1: z < beta ? 0.5 z^2 / beta : z - 0.5 beta, z = |x - t|; beta > 0 here
+ * (beta == 0 is L1, as torch routes it) */
+FASTBP_INLINE double fastbp_smooth_l1(double x, double t, double beta)
+{
+    double z = fabs(x - t);
+    return z < beta ? 0.5 * z * z / beta : z - 0.5 * beta;
+}
+
+/* torch smooth_l1_backward: d < -beta ? -1 : d > beta ? 1 : d / beta (nan stays nan) */
+FASTBP_INLINE double fastbp_smooth_l1_grad(double x, double t, double beta)
+{
+    double d = x - t;
+    return d < -beta ? -1.0 : (d > beta ? 1.0 : d / beta);
+}
+
+/* torch huber: z < delta ? 0.5 z^2 : delta (z - 0.5 delta) */
+FASTBP_INLINE double fastbp_huber(double x, double t, double delta)
+{
+    double z = fabs(x - t);
+    return z < delta ? 0.5 * z * z : delta * (z - 0.5 * delta);
+}
+
+/* torch huber_backward: d < -delta ? -delta : d > delta ? delta : d */
+FASTBP_INLINE double fastbp_huber_grad(double x, double t, double delta)
+{
+    double d = x - t;
+    return d < -delta ? -delta : (d > delta ? delta : d);
+}
+
+/* torch binary_cross_entropy: (t - 1) max(log(1 - p), -100) - t max(log p, -100); the
+ * clamp keeps p = 0 or 1 finite.  p in [0, 1] (validated: torch raises otherwise). */
+FASTBP_INLINE double fastbp_bce(double p, double t)
+{
+    double log_p = fastbp_log(p), log_q = fastbp_log1p(-p);
+    log_p = log_p < -100.0 ? -100.0 : log_p;
+    log_q = log_q < -100.0 ? -100.0 : log_q;
+    return (t - 1.0) * log_q - t * log_p;
+}
+
+/* torch binary_cross_entropy_backward: (p - t) / max((1 - p) p, 1e-12), not the derivative
+ * of the clamped value */
+FASTBP_INLINE double fastbp_bce_grad(double p, double t)
+{
+    double pq = (1.0 - p) * p;
+    return (p - t) / (pq < 1e-12 ? 1e-12 : pq);
+}
+
+/* torch binary_cross_entropy_with_logits: (1 - t) x - lw log_sigmoid(x) with
+ * lw = 1 + (pos_weight - 1) t (lw = 1 without pos_weight) and
+ * log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable for any x. */
+FASTBP_INLINE double fastbp_log_sigmoid(double x)
+{
+    double min_x0 = 0.0 < x ? 0.0 : x; /* std::min(x, 0): nan stays nan */
+    return min_x0 - fastbp_log1p(fastbp_exp(-fabs(x)));
+}
+
+FASTBP_INLINE double fastbp_bce_logits(double x, double t, double log_weight)
+{
+    return (1.0 - t) * x - log_weight * fastbp_log_sigmoid(x);
+}
+
+/* d/dx: (1 - t) - lw d(log_sigmoid)/dx, the latter as torch's log_sigmoid_backward:
+ * x < 0 ? 1 - z/(1+z) : z/(1+z), z = exp(-|x|) */
+FASTBP_INLINE double fastbp_bce_logits_grad(double x, double t, double log_weight)
+{
+    double z = fastbp_exp(-fabs(x));
+    double zq = z / (1.0 + z);
+    double dls = x < 0.0 ? 1.0 - zq : zq;
+    return (1.0 - t) - log_weight * dls;
+}
+
+/* ---- kernels ----------------------------------------------------------------------- */
+
+/* Elementwise: x, t, out, grad of n elements. */
+double fastbp_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
+                          ptrdiff_t n, int reduction);
+double fastbp_l1_loss_f64(const double* x, const double* t, double* out, double* grad,
+                          ptrdiff_t n, int reduction);
+double fastbp_mse_loss_f32(const float* x, const float* t, float* out, float* grad,
+                           ptrdiff_t n, int reduction);
+double fastbp_mse_loss_f64(const double* x, const double* t, double* out, double* grad,
+                           ptrdiff_t n, int reduction);
+/* beta >= 0; beta == 0 computes L1 (torch does) */
+double fastbp_smooth_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
+                                 ptrdiff_t n, int reduction, double beta);
+double fastbp_smooth_l1_loss_f64(const double* x, const double* t, double* out, double* grad,
+                                 ptrdiff_t n, int reduction, double beta);
+/* delta > 0 */
+double fastbp_huber_loss_f32(const float* x, const float* t, float* out, float* grad,
+                             ptrdiff_t n, int reduction, double delta);
+double fastbp_huber_loss_f64(const double* x, const double* t, double* out, double* grad,
+                             ptrdiff_t n, int reduction, double delta);
+/* weight: NULL or weight_period elements, element i uses weight[i % weight_period]
+ * (a weight broadcast over the trailing axes of x; weight_period divides n).
+ * x in [0, 1], not nan. */
+double fastbp_binary_cross_entropy_f32(const float* x, const float* t, float* out, float* grad,
+                                       ptrdiff_t n, int reduction,
+                                       const float* weight, ptrdiff_t weight_period);
+double fastbp_binary_cross_entropy_f64(const double* x, const double* t, double* out,
+                                       double* grad, ptrdiff_t n, int reduction,
+                                       const double* weight, ptrdiff_t weight_period);
+/* weight, pos_weight: NULL or periodic as above, each with its own period */
+double fastbp_binary_cross_entropy_with_logits_f32(
+    const float* x, const float* t, float* out, float* grad, ptrdiff_t n, int reduction,
+    const float* weight, ptrdiff_t weight_period,
+    const float* pos_weight, ptrdiff_t pos_weight_period);
+double fastbp_binary_cross_entropy_with_logits_f64(
+    const double* x, const double* t, double* out, double* grad, ptrdiff_t n, int reduction,
+    const double* weight, ptrdiff_t weight_period,
+    const double* pos_weight, ptrdiff_t pos_weight_period);
+
+/* Class losses: x (N, C) row-major, out (N,), grad (N, C), weight NULL or (C,).
+ * cross_entropy: x are logits, target (N,) class indices; 0 <= label_smoothing <= 1. */
+double fastbp_cross_entropy_f32(const float* x, const int64_t* target, float* out, float* grad,
+                                ptrdiff_t N, ptrdiff_t C, int reduction,
+                                const float* weight, int64_t ignore_index,
+                                double label_smoothing);
+double fastbp_cross_entropy_f64(const double* x, const int64_t* target, double* out,
+                                double* grad, ptrdiff_t N, ptrdiff_t C, int reduction,
+                                const double* weight, int64_t ignore_index,
+                                double label_smoothing);
+/* cross_entropy with class-probability targets (N, C) */
+double fastbp_cross_entropy_probs_f32(const float* x, const float* target, float* out,
+                                      float* grad, ptrdiff_t N, ptrdiff_t C, int reduction,
+                                      const float* weight, double label_smoothing);
+double fastbp_cross_entropy_probs_f64(const double* x, const double* target, double* out,
+                                      double* grad, ptrdiff_t N, ptrdiff_t C, int reduction,
+                                      const double* weight, double label_smoothing);
+/* nll_loss: x are log-probabilities, target (N,) class indices */
+double fastbp_nll_loss_f32(const float* x, const int64_t* target, float* out, float* grad,
+                           ptrdiff_t N, ptrdiff_t C, int reduction,
+                           const float* weight, int64_t ignore_index);
+double fastbp_nll_loss_f64(const double* x, const int64_t* target, double* out, double* grad,
+                           ptrdiff_t N, ptrdiff_t C, int reduction,
+                           const double* weight, int64_t ignore_index);
+
+#endif /* FASTBP_KERNELS_H */
