@@ -50,19 +50,26 @@ static double reduced(double sum, double count, int reduction)
 #define PARALLEL_MIN_CHEAP 65536
 #define PARALLEL_MIN_TRANSCENDENTAL 8192
 
-typedef double (*block_fn)(const void* args, ptrdiff_t lo, ptrdiff_t hi);
+/* What a block of work sums: the loss values and, for cross entropy with label smoothing,
+ * the smoothing term apart (torch reduces the two separately; see cross_entropy_rows). */
+typedef struct {
+    double loss;
+    double smooth;
+} block_sums;
 
-/* sum over b of f(args, block b) for blocks of `block` items (more when n needs over
+typedef block_sums (*block_fn)(const void* args, ptrdiff_t lo, ptrdiff_t hi);
+
+/* The sums of f(args, block b) over blocks of `block` items (more when n needs over
  * MAX_BLOCKS of them), added in block order: the same floats for any thread count.
- * OpenMP only when n >= min_parallel (an OpenMP region costs ~1 us). */
-static double sum_blocks(block_fn f, const void* args, ptrdiff_t n, ptrdiff_t block,
-                         ptrdiff_t work_per_item, ptrdiff_t min_parallel)
+ * OpenMP only when n * work_per_item >= min_parallel (an OpenMP region costs ~1 us). */
+static block_sums sum_blocks(block_fn f, const void* args, ptrdiff_t n, ptrdiff_t block,
+                             ptrdiff_t work_per_item, ptrdiff_t min_parallel)
 {
-    double partial[MAX_BLOCKS];
-    double sum = 0.0;
+    block_sums partial[MAX_BLOCKS];
+    block_sums sum = {0.0, 0.0};
     ptrdiff_t b, n_blocks;
     if (n <= 0)
-        return 0.0;
+        return sum;
     if (block < 1)
         block = 1;
     if (n / block >= MAX_BLOCKS)
@@ -85,8 +92,10 @@ static double sum_blocks(block_fn f, const void* args, ptrdiff_t n, ptrdiff_t bl
             partial[b] = f(args, b * block, hi);
         }
     }
-    for (b = 0; b < n_blocks; b++)
-        sum += partial[b];
+    for (b = 0; b < n_blocks; b++) {
+        sum.loss += partial[b].loss;
+        sum.smooth += partial[b].smooth;
+    }
     return sum;
 }
 
@@ -163,7 +172,7 @@ typedef struct {
 /* The block function of an unweighted elementwise loss. */
 #define DEFINE_ELEMENTWISE_BLOCK(NAME, VALUE, GRAD)                                        \
     FASTBP_TARGET_CLONES                                                                   \
-    static double SFX(NAME##_block)(const void* args, ptrdiff_t lo, ptrdiff_t hi)         \
+    static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo, ptrdiff_t hi)     \
     {                                                                                      \
         const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;               \
         const T* restrict x = a->x;                                                        \
@@ -175,7 +184,7 @@ typedef struct {
         double sum = 0.0;                                                                  \
         (void)param;                                                                       \
         ELEMENTWISE_PASS(, VALUE, GRAD)                                                    \
-        return sum;                                                                        \
+        return (block_sums){sum, 0.0};                                                     \
     }
 
 DEFINE_ELEMENTWISE_BLOCK(l1, fastbp_l1(xi, ti), fastbp_l1_grad(xi, ti))
@@ -211,7 +220,7 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
 
 #define DEFINE_WEIGHTED_BLOCK(NAME, FIRST, VALUE, GRAD)                                    \
     FASTBP_TARGET_CLONES                                                                   \
-    static double SFX(NAME##_block)(const void* args, ptrdiff_t lo0, ptrdiff_t hi0)       \
+    static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo0, ptrdiff_t hi0)   \
     {                                                                                      \
         const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;               \
         const T* restrict x = a->x;                                                        \
@@ -229,7 +238,7 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
             SFX(fill_periodic)(pw_buf, a->pos_weight, a->pos_weight_period, lo, hi - lo);   \
             ELEMENTWISE_PASS(FIRST, VALUE, GRAD)                                           \
         }                                                                                  \
-        return sum;                                                                        \
+        return (block_sums){sum, 0.0};                                                     \
     }
 
 /* torch multiplies the per-element loss by the weight, then reduces; the backward
@@ -248,12 +257,12 @@ DEFINE_WEIGHTED_BLOCK(bce_logits,
 static double SFX(elementwise)(block_fn block, SFX(elementwise_args)* a, ptrdiff_t n,
                                int reduction, ptrdiff_t min_parallel)
 {
-    double sum;
+    block_sums sums;
     a->mode = pass_mode(reduction, a->out, a->grad);
     a->grad_scale = reduction == FASTBP_REDUCTION_MEAN ? 1.0 / (double)n : 1.0;
-    sum = sum_blocks(block, a, n, ELEMENT_BLOCK, 1, min_parallel);
+    sums = sum_blocks(block, a, n, ELEMENT_BLOCK, 1, min_parallel);
     /* torch rounds the sum to T, then divides (mean = sum / numel, in T) */
-    return (T)reduced((T)sum, (double)n, reduction);
+    return (T)reduced((T)sums.loss, (double)n, reduction);
 }
 
 #define ELEMENTWISE_ARGS(...) {x, t, out, grad, 0, 1.0, __VA_ARGS__}
@@ -361,21 +370,24 @@ static inline double SFX(row_sum_exp)(const T* restrict x, double m, T* restrict
  *   gradient   dL/dx[c] = a p[c] - (eps/C) w[c] - b [c == y]   (times grad_scale),
  *              a = (1 - eps) w[y] + (eps/C) sum_c w[c],  b = (1 - eps) w[y],
  * which is torch's cross_entropy_loss_label_smoothing (and plain nll of log_softmax for
- * eps == 0, computed without the smoothing terms: eps * inf would be nan). */
+ * eps == 0, computed without the smoothing terms: eps * inf would be nan).  The block sums
+ * nll and smooth apart: torch reduces them separately, and 'mean' with a zero total weight
+ * is nan (0/0 in the nll part) even where smooth/0 alone would be inf. */
 FASTBP_TARGET_CLONES
-static double SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
+static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
 {
     const SFX(class_args)* a = (const SFX(class_args)*)args;
     const ptrdiff_t C = a->C;
     const T* w = a->weight;
     const double eps = a->label_smoothing, gs = a->grad_scale;
     const double eps_c = eps / (double)C;
-    double sum = 0.0;
+    block_sums sums = {0.0, 0.0};
     for (ptrdiff_t i = lo; i < hi; i++) {
         const T* restrict x = a->x + i * C;
         T* restrict g = a->mode & WANT_GRAD ? a->grad + i * C : NULL;
         const int64_t y = a->target[i];
-        double m, se, lse, inv_se, wy, loss;
+        double m, se, lse, inv_se, wy;
+        T nll, smooth = 0;
         if (y == a->ignore_index) {
             if (g != NULL)
                 memset(g, 0, (size_t)C * sizeof(T));
@@ -388,7 +400,8 @@ static double SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdiff_t 
         lse = fastbp_log(se);
         inv_se = 1.0 / se;
         wy = w != NULL ? (double)w[y] : 1.0;
-        loss = -(wy * (x[y] - m - lse));
+        nll = (T)(-(wy * (x[y] - m - lse)));
+        sums.loss += nll;
         if (eps > 0.0) {
             double swx = 0.0; /* sum_c w[c] (x[c] - m) */
             if (w != NULL) {
@@ -400,14 +413,11 @@ static double SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdiff_t 
                 for (ptrdiff_t c = 0; c < C; c++)
                     swx += x[c] - m;
             }
-            loss = (1.0 - eps) * loss + eps_c * -(swx - lse * a->weight_sum);
+            smooth = (T)(-(swx - lse * a->weight_sum));
+            sums.smooth += smooth;
         }
-        {
-            const T v = (T)loss;
-            sum += v;
-            if (a->mode & WANT_OUT)
-                a->out[i] = v;
-        }
+        if (a->mode & WANT_OUT)
+            a->out[i] = eps > 0.0 ? (T)((1.0 - eps) * nll + eps_c * smooth) : nll;
         if (g != NULL) {
             const double b = gs * (1.0 - eps) * wy;
             const double coef = gs * ((1.0 - eps) * wy + eps_c * a->weight_sum) * inv_se;
@@ -432,21 +442,21 @@ static double SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdiff_t 
             }
         }
     }
-    return sum;
+    return sums;
 }
 
 /* Cross entropy with class probabilities q (torch's cross_entropy_loss_prob_target):
  *   q' = q (1 - eps) + eps/C,  L = -sum_c logp[c] q'[c] w[c],
  *   dL/dx[c] = p[c] sum_k w[k] q'[k] - w[c] q'[c]   (times grad_scale = 1/N for 'mean'). */
 FASTBP_TARGET_CLONES
-static double SFX(cross_entropy_probs_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
+static block_sums SFX(cross_entropy_probs_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
 {
     const SFX(class_args)* a = (const SFX(class_args)*)args;
     const ptrdiff_t C = a->C;
     const T* restrict w = a->weight;
     const double keep = 1.0 - a->label_smoothing, spread = a->label_smoothing / (double)C;
     const double gs = a->grad_scale;
-    double sum = 0.0;
+    block_sums sums = {0.0, 0.0};
     for (ptrdiff_t i = lo; i < hi; i++) {
         const T* restrict x = a->x + i * C;
         const T* restrict q = a->probs + i * C;
@@ -472,7 +482,7 @@ static double SFX(cross_entropy_probs_rows)(const void* args, ptrdiff_t lo, ptrd
         }
         {
             const T v = (T)(-slq);
-            sum += v;
+            sums.loss += v;
             if (a->mode & WANT_OUT)
                 a->out[i] = v;
         }
@@ -489,15 +499,15 @@ static double SFX(cross_entropy_probs_rows)(const void* args, ptrdiff_t lo, ptrd
             }
         }
     }
-    return sum;
+    return sums;
 }
 
 /* nll: L = -w[y] x[y];  dL/dx[c] = -w[y] [c == y]   (times grad_scale) */
-static double SFX(nll_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
+static block_sums SFX(nll_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
 {
     const SFX(class_args)* a = (const SFX(class_args)*)args;
     const ptrdiff_t C = a->C;
-    double sum = 0.0;
+    block_sums sums = {0.0, 0.0};
     for (ptrdiff_t i = lo; i < hi; i++) {
         const int64_t y = a->target[i];
         const int ignored = y == a->ignore_index;
@@ -510,14 +520,14 @@ static double SFX(nll_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
         }
         if (!ignored) {
             const T v = (T)(-(wy * a->x[i * C + y]));
-            sum += v;
+            sums.loss += v;
             if (a->mode & WANT_OUT)
                 a->out[i] = v;
         } else if (a->mode & WANT_OUT) {
             a->out[i] = 0;
         }
     }
-    return sum;
+    return sums;
 }
 
 /* W = sum of w[y] over the targets that are not ignored: torch's 'mean' denominator
@@ -532,16 +542,15 @@ static double SFX(target_weight_sum)(const int64_t* target, ptrdiff_t N, const T
     return total;
 }
 
-static double SFX(class_loss)(block_fn rows, SFX(class_args)* a, ptrdiff_t N, double count,
-                              int reduction, ptrdiff_t min_parallel)
+/* Runs `rows` over N rows with 'mean' denominator `count`; returns the two sums. */
+static block_sums SFX(class_loss)(block_fn rows, SFX(class_args)* a, ptrdiff_t N, double count,
+                                  int reduction, ptrdiff_t min_parallel)
 {
-    double sum;
     const ptrdiff_t C = a->C;
     a->mode = pass_mode(reduction, a->out, a->grad);
     a->grad_scale = reduction == FASTBP_REDUCTION_MEAN ? 1.0 / count : 1.0;
-    sum = sum_blocks(rows, a, N, ROW_BLOCK_ELEMENTS / (C > 0 ? C : 1), C > 0 ? C : 1,
-                     min_parallel);
-    return (T)reduced((T)sum, count, reduction);
+    return sum_blocks(rows, a, N, ROW_BLOCK_ELEMENTS / (C > 0 ? C : 1), C > 0 ? C : 1,
+                      min_parallel);
 }
 
 double SFX(fastbp_cross_entropy)(const T* x, const int64_t* target, T* out, T* grad,
@@ -550,14 +559,22 @@ double SFX(fastbp_cross_entropy)(const T* x, const int64_t* target, T* out, T* g
 {
     SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, (double)C,
                          ignore_index, label_smoothing};
-    if (weight != NULL && label_smoothing > 0.0) {
+    const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
+    const double eps = label_smoothing;
+    block_sums sums;
+    double nll;
+    if (weight != NULL && eps > 0.0) {
         a.weight_sum = 0.0;
         for (ptrdiff_t c = 0; c < C; c++)
             a.weight_sum += weight[c];
     }
-    return SFX(class_loss)(SFX(cross_entropy_rows), &a, N,
-                           SFX(target_weight_sum)(target, N, weight, ignore_index), reduction,
+    sums = SFX(class_loss)(SFX(cross_entropy_rows), &a, N, count, reduction,
                            PARALLEL_MIN_TRANSCENDENTAL);
+    /* torch: (1 - eps) reduce(nll) + (eps/C) reduce(smooth), each reduced in T */
+    nll = (T)reduced((T)sums.loss, count, reduction);
+    if (eps == 0.0 || reduction == FASTBP_REDUCTION_NONE)
+        return nll;
+    return (T)((1.0 - eps) * nll + (T)reduced((T)sums.smooth, count, reduction) * (eps / (double)C));
 }
 
 double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* grad,
@@ -573,8 +590,9 @@ double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* g
         return reduction == FASTBP_REDUCTION_MEAN ? NAN : 0.0;
     }
     /* torch divides the sum by the number of rows, whatever the weights */
-    return SFX(class_loss)(SFX(cross_entropy_probs_rows), &a, N, (double)N, reduction,
-                           PARALLEL_MIN_TRANSCENDENTAL);
+    return (T)reduced((T)SFX(class_loss)(SFX(cross_entropy_probs_rows), &a, N, (double)N,
+                                         reduction, PARALLEL_MIN_TRANSCENDENTAL).loss,
+                      (double)N, reduction);
 }
 
 double SFX(fastbp_nll_loss)(const T* x, const int64_t* target, T* out, T* grad, ptrdiff_t N,
@@ -582,9 +600,9 @@ double SFX(fastbp_nll_loss)(const T* x, const int64_t* target, T* out, T* grad, 
 {
     SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, (double)C,
                          ignore_index, 0.0};
-    return SFX(class_loss)(SFX(nll_rows), &a, N,
-                           SFX(target_weight_sum)(target, N, weight, ignore_index), reduction,
-                           PARALLEL_MIN_CHEAP);
+    const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
+    return (T)reduced((T)SFX(class_loss)(SFX(nll_rows), &a, N, count, reduction,
+                                         PARALLEL_MIN_CHEAP).loss, count, reduction);
 }
 
 #undef T

@@ -207,12 +207,14 @@ FASTBP_INLINE double fastbp_bce(double p, double t)
     return (t - 1.0) * log_q - t * log_p;
 }
 
-/* torch binary_cross_entropy_backward: (p - t) / max((1 - p) p, 1e-12), not the derivative
- * of the clamped value */
+/* torch binary_cross_entropy_backward: (p - t) / max((1 - p) p, EPSILON), not the derivative
+ * of the clamped value.  torch's EPSILON is the float 1e-12f in float64 too: its float64
+ * gradient at p = 0, t = 1 is -1000000003995.80 = -1 / (double)1e-12f. */
 FASTBP_INLINE double fastbp_bce_grad(double p, double t)
 {
+    const double eps = (double)1e-12f;
     double pq = (1.0 - p) * p;
-    return (p - t) / (pq < 1e-12 ? 1e-12 : pq);
+    return (p - t) / (pq < eps ? eps : pq);
 }
 
 /* torch binary_cross_entropy_with_logits: (1 - t) x - lw log_sigmoid(x) with
