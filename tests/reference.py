@@ -182,9 +182,9 @@ def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean
     grad = np.zeros_like(x)
     rows = np.arange(len(y))[kept]
     grad[rows, y[kept]] = -w[y[kept]]
-    if reduction == "mean":  # ignored rows stay 0, even when every row is ignored
+    if reduction == "mean":  # only the target entries are divided (0/0 = nan there)
         with np.errstate(invalid="ignore", divide="ignore"):
-            grad[kept] = grad[kept] / w[y][kept].sum()
+            grad[rows, y[kept]] /= w[y][kept].sum()
     return grad
 
 
@@ -236,14 +236,14 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
     kept, y, w = _index_target_parts(target, weight, ignore_index, n_classes)
     onehot = np.eye(n_classes)[y] if n_classes else np.zeros((n, 0))
     wy = w[y][:, None]
-    with np.errstate(invalid="ignore"):
-        grad = (1.0 - eps) * wy * (p - onehot)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # 'mean' divides by the weights of the kept targets; torch scales each part by it
+        # before the chain rule, so a zero total weight makes the kept rows nan
+        scale = 1.0 / w[y][kept].sum() if reduction == "mean" else 1.0
+        grad = ((1.0 - eps) * scale) * wy * (p - onehot)
         if eps > 0:
-            grad = grad + eps / n_classes * (p * w.sum() - w)
-    grad[~kept] = 0.0
-    if reduction == "mean":  # ignored rows stay 0, even when every row is ignored
-        with np.errstate(invalid="ignore", divide="ignore"):
-            grad[kept] = grad[kept] / w[y][kept].sum()
+            grad = grad + (eps / n_classes * scale) * (p * w.sum() - w)
+    grad[~kept] = 0.0  # ignored rows stay 0, even when every row is ignored
     return grad
 
 

@@ -569,3 +569,121 @@ def test_class_loss_errors():
         F.nll_loss(x, np.array([0, 1]), reduction=None)
     with pytest.raises(ValueError, match=r"target: class index 18446744073709551615 is out of range"):
         F.cross_entropy(x, np.array([0, 2**64 - 1], np.uint64))
+
+
+# --- property tests: random shapes, values (inf, nan, 0/1, huge) and options -------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+SPECIALS = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan]
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None,
+                             suppress_health_check=[HealthCheck.too_slow])
+
+
+def values(dtype, bound):
+    """Finite values up to `bound` (no float32 overflow in the squares), the specials and
+    huge ones."""
+    return st.one_of(st.floats(-bound, bound, width=np.dtype(dtype).itemsize * 8),
+                     st.sampled_from(SPECIALS + [bound, -bound]))
+
+
+def arrays(dtype, shape, elements):
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
+unit = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0]))
+BOUND = {np.float32: float(np.float32(1e15)), np.float64: 1e150}
+
+
+@st.composite
+def elementwise_examples(draw):
+    name, options = draw(st.sampled_from(ELEMENTWISE_CASES))
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5))
+    if name == "binary_cross_entropy":
+        x = draw(arrays(dtype, shape, unit))
+        t = draw(arrays(dtype, shape, unit))
+    else:
+        x = draw(arrays(dtype, shape, values(dtype, BOUND[dtype])))
+        t = draw(arrays(dtype, shape, unit if "logits" in name else values(dtype, BOUND[dtype])))
+    kwargs = {}
+    for key, kind in options.items():
+        if key in ("weight", "pos_weight"):
+            w = weight_of(kind, shape, np.random.default_rng(draw(st.integers(0, 2**32))))
+            kwargs[key] = w * draw(st.sampled_from([1.0, 0.0, -1.0]))
+        else:  # beta or delta: the case's, another, or beta = 0
+            zero = [st.just(0.0)] if key == "beta" else []
+            kwargs[key] = draw(st.one_of(st.just(kind), st.floats(0.01, 10.0), *zero))
+    return name, x, t, kwargs, draw(st.sampled_from(REDUCTIONS))
+
+
+def cancellation_scales(name, x, t, kwargs, reduction):
+    """The size of the terms that cancel, for assert_close's absolute part: only
+    binary_cross_entropy_with_logits subtracts large terms, (1 - t) x - lw log σ(x) (with
+    pos_weight = 0 and x = -2e14 both are 1.4e14 and the loss is 0; an FMA rounds the
+    difference differently from the reference's two products)."""
+    if name != "binary_cross_entropy_with_logits" or x.size == 0:
+        return 1.0, 1.0
+    w = np.abs(kwargs.get("weight", 1.0)).max(initial=0.0)
+    lw = 1 + (np.abs(kwargs.get("pos_weight", 1.0)).max(initial=0.0) + 1) * np.abs(t).max()
+    term = w * (1 + lw)
+    finite_x = np.abs(np.where(np.isfinite(x), x, 0.0)).max(initial=0.0)
+    count = x.size if reduction == "sum" else 1
+    return 1.0 + term * finite_x * count, 1.0 + term
+
+
+@PROPERTY_SETTINGS
+@given(elementwise_examples())
+def test_elementwise_losses_property(example):
+    name, x, t, kwargs, reduction = example
+    with np.errstate(all="ignore"):
+        expected = reference(name, x, t, reduction=reduction, **kwargs)
+        expected_grad = reference(name, x, t, reduction=reduction, grad=True, **kwargs)
+    before = (x.copy(), t.copy())
+    value_scale, grad_scale = cancellation_scales(name, x, t, kwargs, reduction)
+    assert_close(call(name, x, t, reduction=reduction, **kwargs), expected, x.dtype, value_scale)
+    assert_close(call(name, x, t, reduction=reduction, grad=True, **kwargs), expected_grad,
+                 x.dtype, grad_scale)
+    np.testing.assert_array_equal(x, before[0])
+    np.testing.assert_array_equal(t, before[1])
+
+
+@st.composite
+def class_examples(draw):
+    dtype = draw(st.sampled_from(DTYPES))
+    n = draw(st.integers(0, 6))
+    c = draw(st.integers(1, 6))
+    loss = draw(st.sampled_from(["cross_entropy", "cross_entropy", "nll_loss"]))
+    x = draw(arrays(dtype, (n, c), st.one_of(st.floats(-30, 30, width=np.dtype(dtype).itemsize * 8),
+                                              st.sampled_from(SPECIALS + [1e4, -1e4, 1e15, -1e15]))))
+    kwargs = {}
+    if draw(st.booleans()):
+        kwargs["weight"] = draw(arrays(np.float64, (c,), st.sampled_from([0.0, 0.5, 1.0, 2.5])))
+    probs = loss == "cross_entropy" and draw(st.booleans())
+    if probs:
+        target = draw(arrays(dtype, (n, c), unit))
+    else:
+        ignore_index = draw(st.sampled_from([-100, 0, c - 1, c + 3]))
+        kwargs["ignore_index"] = ignore_index
+        target = draw(arrays(np.int64, (n,), st.one_of(st.integers(0, c - 1), st.just(ignore_index))))
+    if loss == "cross_entropy":
+        kwargs["label_smoothing"] = draw(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0, 1)))
+    return loss, x, target, kwargs, draw(st.sampled_from(REDUCTIONS))
+
+
+@PROPERTY_SETTINGS
+@given(class_examples())
+def test_class_losses_property(example):
+    loss, x, target, kwargs, reduction = example
+    reference_loss = getattr(ref, loss)
+    with np.errstate(all="ignore"):
+        expected = reference_loss(x, target, reduction=reduction, **kwargs)
+        expected_grad = getattr(ref, loss + "_grad")(x, target, reduction=reduction, **kwargs)
+    # logits up to 1e15: the loss is their difference, its rounding relative to them
+    scale = float(np.nanmax(np.abs(np.where(np.isfinite(x), x, 0)), initial=1.0))
+    assert_close(getattr(F, loss)(x, target, reduction=reduction, **kwargs), expected, x.dtype,
+                 scale * max(1, x.shape[0]))
+    assert_close(getattr(F, loss + "_grad")(x, target, reduction=reduction, **kwargs),
+                 expected_grad, x.dtype)
