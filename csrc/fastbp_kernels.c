@@ -40,15 +40,24 @@ static double reduced(double sum, double count, int reduction)
 /* Elements per block of the elementwise losses; a block's values are summed by one SIMD
  * loop, the block sums then in order.  4096 float32 = 16 KB per array. */
 #define ELEMENT_BLOCK 4096
-/* Rows per block of the class losses come from ROW_BLOCK_ELEMENTS / C. */
-#define ROW_BLOCK_ELEMENTS 8192
+/* Rows per block of the class losses: ROW_BLOCK_ELEMENTS / C (20 rows of 100 classes). */
+#define ROW_BLOCK_ELEMENTS 2048
 #define MAX_BLOCKS 1024
 
-/* Parallel thresholds in elements (N*C for the class losses), from bench/bench_losses.py
- * --threshold on a 2-core Zen 2: an OpenMP region costs ~1-2 us, so memory-bound losses
- * (~0.3 ns/element) pay from ~64k elements, exp/log-bound ones (~3 ns/element) from ~8k. */
-#define PARALLEL_MIN_CHEAP 65536
-#define PARALLEL_MIN_TRANSCENDENTAL 8192
+/* Parallel thresholds in elements (N*C for the class losses).  Measured on the 2-core Zen 2
+ * (float32, 1 vs 2 threads, these thresholds compiled to 0): mse 1.6x faster at 8192
+ * elements (2 blocks), bce_with_logits 1.95x; cross_entropy with C = 100 1.86x at 4096;
+ * nll_loss (memset + scatter, memory-bound) 0.8-1.1x below 65536, 1.4x at 65536.  Below
+ * two blocks everything stays serial anyway. */
+#ifndef PARALLEL_MIN_ELEMENTWISE /* -D overrides are for measuring the crossover only */
+#define PARALLEL_MIN_ELEMENTWISE 8192
+#endif
+#ifndef PARALLEL_MIN_SOFTMAX
+#define PARALLEL_MIN_SOFTMAX 4096
+#endif
+#ifndef PARALLEL_MIN_NLL
+#define PARALLEL_MIN_NLL 65536
+#endif
 
 /* What a block of work sums: the loss values and, for cross entropy with label smoothing,
  * the smoothing term apart (torch reduces the two separately; see cross_entropy_rows). */
@@ -77,7 +86,7 @@ static block_sums sum_blocks(block_fn f, const void* args, ptrdiff_t n, ptrdiff_
     n_blocks = (n + block - 1) / block;
 #ifdef _OPENMP
     if (n_blocks > 1 && n * work_per_item >= min_parallel && omp_get_max_threads() > 1) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static, 1) /* round robin: the last block is short */
         for (b = 0; b < n_blocks; b++) {
             ptrdiff_t hi = (b + 1) * block < n ? (b + 1) * block : n;
             partial[b] = f(args, b * block, hi);
@@ -218,7 +227,10 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
     }
 }
 
-#define DEFINE_WEIGHTED_BLOCK(NAME, FIRST, VALUE, GRAD)                                    \
+/* The block function of a weighted loss.  FIRST declares wi (and lw) from the buffers,
+ * PLAIN declares them for no weights at all: that common case gets loops without the
+ * buffers (15% faster bce_with_logits, measured). */
+#define DEFINE_WEIGHTED_BLOCK(NAME, FIRST, PLAIN, VALUE, GRAD)                             \
     FASTBP_TARGET_CLONES                                                                   \
     static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo0, ptrdiff_t hi0)   \
     {                                                                                      \
@@ -232,6 +244,11 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
         double w_buf[WEIGHT_CHUNK], pw_buf[WEIGHT_CHUNK];                                  \
         double sum = 0.0;                                                                  \
         (void)has_pos_weight;                                                              \
+        if (a->weight == NULL && a->pos_weight == NULL) {                                  \
+            const ptrdiff_t lo = lo0, hi = hi0;                                            \
+            ELEMENTWISE_PASS(PLAIN, VALUE, GRAD)                                           \
+            return (block_sums){sum, 0.0};                                                 \
+        }                                                                                  \
         for (ptrdiff_t lo = lo0; lo < hi0; lo += WEIGHT_CHUNK) {                           \
             const ptrdiff_t hi = lo + WEIGHT_CHUNK < hi0 ? lo + WEIGHT_CHUNK : hi0;        \
             SFX(fill_periodic)(w_buf, a->weight, a->weight_period, lo, hi - lo);            \
@@ -243,7 +260,7 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
 
 /* torch multiplies the per-element loss by the weight, then reduces; the backward
  * multiplies the gradient by the same weight. */
-DEFINE_WEIGHTED_BLOCK(bce, const double wi = w_buf[k];,
+DEFINE_WEIGHTED_BLOCK(bce, const double wi = w_buf[k];, const double wi = 1.0;,
                       wi * fastbp_bce(xi, ti), wi * fastbp_bce_grad(xi, ti))
 
 /* Without pos_weight, torch's formula has no log_weight at all: lw = 1 even when t is
@@ -252,15 +269,17 @@ DEFINE_WEIGHTED_BLOCK(bce_logits,
                       const double wi = w_buf[k];
                       const double pwi = pw_buf[k];
                       const double lw = has_pos_weight ? 1.0 + (pwi - 1.0) * ti : 1.0;,
+                      const double wi = 1.0;
+                      const double lw = 1.0;,
                       wi * fastbp_bce_logits(xi, ti, lw), wi * fastbp_bce_logits_grad(xi, ti, lw))
 
 static double SFX(elementwise)(block_fn block, SFX(elementwise_args)* a, ptrdiff_t n,
-                               int reduction, ptrdiff_t min_parallel)
+                               int reduction)
 {
     block_sums sums;
     a->mode = pass_mode(reduction, a->out, a->grad);
     a->grad_scale = reduction == FASTBP_REDUCTION_MEAN ? 1.0 / (double)n : 1.0;
-    sums = sum_blocks(block, a, n, ELEMENT_BLOCK, 1, min_parallel);
+    sums = sum_blocks(block, a, n, ELEMENT_BLOCK, 1, PARALLEL_MIN_ELEMENTWISE);
     /* torch rounds the sum to T, then divides (mean = sum / numel, in T) */
     return (T)reduced((T)sums.loss, (double)n, reduction);
 }
@@ -271,14 +290,14 @@ double SFX(fastbp_l1_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
                            int reduction)
 {
     SFX(elementwise_args) a = ELEMENTWISE_ARGS(0.0, NULL, 1, NULL, 1);
-    return SFX(elementwise)(SFX(l1_block), &a, n, reduction, PARALLEL_MIN_CHEAP);
+    return SFX(elementwise)(SFX(l1_block), &a, n, reduction);
 }
 
 double SFX(fastbp_mse_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
                             int reduction)
 {
     SFX(elementwise_args) a = ELEMENTWISE_ARGS(0.0, NULL, 1, NULL, 1);
-    return SFX(elementwise)(SFX(mse_block), &a, n, reduction, PARALLEL_MIN_CHEAP);
+    return SFX(elementwise)(SFX(mse_block), &a, n, reduction);
 }
 
 double SFX(fastbp_smooth_l1_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
@@ -288,14 +307,14 @@ double SFX(fastbp_smooth_l1_loss)(const T* x, const T* t, T* out, T* grad, ptrdi
     /* torch's smooth_l1_loss with beta == 0 is l1_loss, gradient included (sgn(0) = 0
        where d / beta would be nan) */
     block_fn block = beta == 0.0 ? SFX(l1_block) : SFX(smooth_l1_block);
-    return SFX(elementwise)(block, &a, n, reduction, PARALLEL_MIN_CHEAP);
+    return SFX(elementwise)(block, &a, n, reduction);
 }
 
 double SFX(fastbp_huber_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
                               int reduction, double delta)
 {
     SFX(elementwise_args) a = ELEMENTWISE_ARGS(delta, NULL, 1, NULL, 1);
-    return SFX(elementwise)(SFX(huber_block), &a, n, reduction, PARALLEL_MIN_CHEAP);
+    return SFX(elementwise)(SFX(huber_block), &a, n, reduction);
 }
 
 double SFX(fastbp_binary_cross_entropy)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
@@ -303,7 +322,7 @@ double SFX(fastbp_binary_cross_entropy)(const T* x, const T* t, T* out, T* grad,
                                         ptrdiff_t weight_period)
 {
     SFX(elementwise_args) a = ELEMENTWISE_ARGS(0.0, weight, weight_period, NULL, 1);
-    return SFX(elementwise)(SFX(bce_block), &a, n, reduction, PARALLEL_MIN_TRANSCENDENTAL);
+    return SFX(elementwise)(SFX(bce_block), &a, n, reduction);
 }
 
 double SFX(fastbp_binary_cross_entropy_with_logits)(
@@ -312,8 +331,7 @@ double SFX(fastbp_binary_cross_entropy_with_logits)(
 {
     SFX(elementwise_args) a =
         ELEMENTWISE_ARGS(0.0, weight, weight_period, pos_weight, pos_weight_period);
-    return SFX(elementwise)(SFX(bce_logits_block), &a, n, reduction,
-                            PARALLEL_MIN_TRANSCENDENTAL);
+    return SFX(elementwise)(SFX(bce_logits_block), &a, n, reduction);
 }
 
 /* ---- class losses: one pass per row ---------------------------------------------------- */
@@ -333,10 +351,11 @@ typedef struct {
     double label_smoothing;
 } SFX(class_args);
 
-/* max_c x[c] (nan rows come out nan later: exp(nan - m) poisons the sum whatever m is) */
+/* max_c x[c], in T (exact; twice the SIMD width of double for float32).  A nan row comes
+ * out nan later whatever m is: exp(nan - m) poisons the sum. */
 static inline double SFX(row_max)(const T* restrict x, ptrdiff_t C)
 {
-    double m = -INFINITY;
+    T m = -INFINITY;
 #pragma omp simd reduction(max:m)
     for (ptrdiff_t c = 0; c < C; c++)
         m = x[c] > m ? x[c] : m;
@@ -569,7 +588,7 @@ double SFX(fastbp_cross_entropy)(const T* x, const int64_t* target, T* out, T* g
             a.weight_sum += weight[c];
     }
     sums = SFX(class_loss)(SFX(cross_entropy_rows), &a, N, count, reduction,
-                           PARALLEL_MIN_TRANSCENDENTAL);
+                           PARALLEL_MIN_SOFTMAX);
     /* torch: (1 - eps) reduce(nll) + (eps/C) reduce(smooth), each reduced in T */
     nll = (T)reduced((T)sums.loss, count, reduction);
     if (eps == 0.0 || reduction == FASTBP_REDUCTION_NONE)
@@ -591,7 +610,7 @@ double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* g
     }
     /* torch divides the sum by the number of rows, whatever the weights */
     return (T)reduced((T)SFX(class_loss)(SFX(cross_entropy_probs_rows), &a, N, (double)N,
-                                         reduction, PARALLEL_MIN_TRANSCENDENTAL).loss,
+                                         reduction, PARALLEL_MIN_SOFTMAX).loss,
                       (double)N, reduction);
 }
 
@@ -602,7 +621,7 @@ double SFX(fastbp_nll_loss)(const T* x, const int64_t* target, T* out, T* grad, 
                          ignore_index, 0.0};
     const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
     return (T)reduced((T)SFX(class_loss)(SFX(nll_rows), &a, N, count, reduction,
-                                         PARALLEL_MIN_CHEAP).loss, count, reduction);
+                                         PARALLEL_MIN_NLL).loss, count, reduction);
 }
 
 #undef T

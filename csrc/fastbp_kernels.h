@@ -60,9 +60,10 @@
 /* ---- exp, log, log1p that loops can vectorize ------------------------------------------
  * glibc's are scalar calls, so a loop calling them never vectorizes (and libmvec needs
  * -ffast-math and a newer glibc than manylinux_2_28).  These are branch-free (selects only),
- * so `#pragma omp simd` loops vectorize them.  Accuracy: within 1 ulp of glibc over 10^7
- * random doubles in each function's whole range, subnormals included; inf, nan, 0 and
- * negative arguments give C99's results. */
+ * so `#pragma omp simd` loops vectorize them.  Accuracy, against the exact result over
+ * random doubles in each function's whole range, subnormals included: exp and log within
+ * 1 ulp, log1p within 2.1 ulp (tests/test_losses.py::test_vectorizable_math_accuracy);
+ * inf, nan, 0 and negative arguments give C99's results. */
 
 FASTBP_INLINE uint64_t fastbp_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 FASTBP_INLINE double fastbp_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
@@ -72,7 +73,9 @@ FASTBP_INLINE double fastbp_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8);
 #define FASTBP_ROUND_SHIFT 0x1.8p52
 
 /* e^x = 2^k e^r, k = round(x/ln2), |r| <= ln2/2 (Cody-Waite: ln2 split so k*LN2_HI is
- * exact); e^r by its Taylor polynomial to r^13 (truncation < 2e-18 on that interval). */
+ * exact); e^r = 1 + r + r^2/2 + r^3 Q(r) with Q the Taylor polynomial to r^13 (truncation
+ * < 2e-18 on that interval) evaluated by Estrin's scheme: a shorter dependency chain than
+ * Horner's, 10% faster measured, still within 1 ulp. */
 FASTBP_INLINE double fastbp_exp(double x)
 {
     const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
@@ -84,20 +87,12 @@ FASTBP_INLINE double fastbp_exp(double x)
     uint64_t k = fastbp_bits(kd) - fastbp_bits(FASTBP_ROUND_SHIFT);
     kd -= FASTBP_ROUND_SHIFT;
     double r = (x - kd * LN2_HI) - kd * LN2_LO;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    double r2 = r * r, r4 = r2 * r2;
+    double q01 = 1.0 / 6 + r * (1.0 / 24), q23 = 1.0 / 120 + r * (1.0 / 720);
+    double q45 = 1.0 / 5040 + r * (1.0 / 40320), q67 = 1.0 / 362880 + r * (1.0 / 3628800);
+    double q89 = 1.0 / 39916800 + r * (1.0 / 479001600), q10 = 1.0 / 6227020800.0;
+    double q = (q01 + q23 * r2) + r4 * ((q45 + q67 * r2) + r4 * (q89 + q10 * r2));
+    double p = 1.0 + (r + r2 * (0.5 + r * q));
     /* 2^k as two factors 2^k1 2^(k-k1), each a normal double for k in [-1076, 1024]: the
        product then rounds once, into the subnormal range or to inf, as it should. */
     uint64_t k1 = fastbp_bits(kd * 0.5 + FASTBP_ROUND_SHIFT) - fastbp_bits(FASTBP_ROUND_SHIFT);
@@ -106,35 +101,45 @@ FASTBP_INLINE double fastbp_exp(double x)
     return (p * s1) * s2;
 }
 
-/* log x = k ln2 + log(1+f), x = 2^k (1+f), sqrt(2)/2 <= 1+f < sqrt(2); log(1+f) by
- * fdlibm's e_log.c (s = f/(2+f), a degree-14 polynomial in s, error < 1 ulp). */
-FASTBP_INLINE double fastbp_log(double x)
+/* x = 2^k m, sqrt(2)/2 <= m < sqrt(2), for a positive normal x: k (as a double) and m, on
+ * the bits.  The 2^63 offset keeps the difference non-negative so an unsigned shift works
+ * (AVX2 has no signed 64-bit one). */
+FASTBP_INLINE double fastbp_split_exponent(double x, double* m)
+{
+    const uint64_t SQRT_HALF_BITS = 0x3fe6a09e667f3bcdULL;
+    uint64_t u = fastbp_bits(x);
+    uint64_t tmp = u - SQRT_HALF_BITS + (2048ULL << 52);
+    *m = fastbp_from_bits(u - (tmp & (0xfffULL << 52)) + (1ULL << 63));
+    return fastbp_from_bits(fastbp_bits(FASTBP_ROUND_SHIFT) + (tmp >> 52))
+           - FASTBP_ROUND_SHIFT - 2048.0;
+}
+
+/* k ln2 + log(1+f) + c for sqrt(2)/2 - 1 <= f < sqrt(2) - 1 and a tiny correction c:
+ * fdlibm's e_log.c / s_log1p.c (s = f/(2+f), a degree-14 polynomial in s, error < 1 ulp). */
+FASTBP_INLINE double fastbp_log_reduced(double kd, double f, double c)
 {
     const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
                  Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
                  Lg7 = 1.479819860511658591e-01;
-    const uint64_t SQRT_HALF_BITS = 0x3fe6a09e667f3bcdULL;
-    /* subnormals: scale into the normal range first */
-    int subnormal = x < 0x1p-1022;
-    double xs = x * (subnormal ? 0x1p52 : 1.0);
-    double k_adjust = subnormal ? 52.0 : 0.0;
-    /* k = floor(log2(x / (sqrt(2)/2))), computed on the bits; the 2^63 offset keeps the
-       difference non-negative so an unsigned shift works (AVX2 has no signed 64-bit one) */
-    uint64_t u = fastbp_bits(xs);
-    uint64_t tmp = u - SQRT_HALF_BITS + (2048ULL << 52);
-    double z = fastbp_from_bits(u - (tmp & (0xfffULL << 52)) + (1ULL << 63));
-    double kd = fastbp_from_bits(fastbp_bits(FASTBP_ROUND_SHIFT) + (tmp >> 52))
-                - FASTBP_ROUND_SHIFT - 2048.0 - k_adjust;
-    double f = z - 1.0;
     double hfsq = 0.5 * f * f;
     double s = f / (2.0 + f);
     double s2 = s * s, s4 = s2 * s2;
     double t1 = s4 * (Lg2 + s4 * (Lg4 + s4 * Lg6));
     double t2 = s2 * (Lg1 + s4 * (Lg3 + s4 * (Lg5 + s4 * Lg7)));
     double R = t2 + t1;
-    double r = kd * LN2_HI - ((hfsq - (s * (hfsq + R) + kd * LN2_LO)) - f);
+    return kd * LN2_HI - ((hfsq - (s * (hfsq + R) + (kd * LN2_LO + c))) - f);
+}
+
+FASTBP_INLINE double fastbp_log(double x)
+{
+    double m;
+    /* subnormals: scale into the normal range first */
+    int subnormal = x < 0x1p-1022;
+    double kd = fastbp_split_exponent(x * (subnormal ? 0x1p52 : 1.0), &m)
+                - (subnormal ? 52.0 : 0.0);
+    double r = fastbp_log_reduced(kd, m - 1.0, 0.0);
     r = x == INFINITY ? x : r;
     r = x == 0.0 ? -INFINITY : r;
     r = x < 0.0 ? NAN : r;
@@ -142,15 +147,35 @@ FASTBP_INLINE double fastbp_log(double x)
     return r;
 }
 
-/* log(1+x): log(u) for u = 1+x, corrected by the rounding error of u (Goldberg,
- * "What every computer scientist should know...", thm. 4 variant): within 1 ulp. */
+/* log(1+x) as fdlibm's s_log1p.c: u = 1+x; where u is within [sqrt(2)/2, sqrt(2)) the
+ * argument x itself is exact (k = 0), elsewhere c corrects for the rounding of u (the
+ * k ln2 + log(u/2) sum costs up to 2.1 ulp on [0.41, 1]).
+ * (Multiplying c by 1/(1+x) rather than dividing lets a loop that also needs that
+ * reciprocal compute it once.) */
 FASTBP_INLINE double fastbp_log1p(double x)
 {
+    double m;
     double u = 1.0 + x;
-    double r = fastbp_log(u) - ((u - 1.0) - x) / u;
+    double kd = fastbp_split_exponent(u, &m);
+    double c = (kd > 0.0 ? 1.0 - (u - x) : x - (u - 1.0)) * (1.0 / (1.0 + x));
+    double r = fastbp_log_reduced(kd, kd == 0.0 ? x : m - 1.0, kd == 0.0 ? 0.0 : c);
     r = x == INFINITY ? x : r;
     r = x == -1.0 ? -INFINITY : r;
+    r = x < -1.0 ? NAN : r;
+    r = x != x ? x : r;
     return r;
+}
+
+/* log1p(z) for z in [0, 1] or nan (log1p(exp(-|x|)) in bce_with_logits): fastbp_log1p
+ * without its range checks, u = 1+z in [1, 2] so k is 0 or 1 by one comparison.  Makes
+ * bce_with_logits 20% faster (measured, 10^7 float32). */
+FASTBP_INLINE double fastbp_log1p_unit(double z)
+{
+    double u = 1.0 + z;
+    int k1 = u >= 1.41421356237309504880; /* k = 1: u/2 in [sqrt(2)/2, 1] */
+    double f = k1 ? 0.5 * u - 1.0 : z;    /* both exact */
+    double c = k1 ? (1.0 - (u - z)) * (1.0 / (1.0 + z)) : 0.0;
+    return fastbp_log_reduced(k1 ? 1.0 : 0.0, f, c);
 }
 
 /* ---- point functions: value and derivative of one element, as torch computes them --- */
@@ -223,7 +248,7 @@ FASTBP_INLINE double fastbp_bce_grad(double p, double t)
 FASTBP_INLINE double fastbp_log_sigmoid(double x)
 {
     double min_x0 = 0.0 < x ? 0.0 : x; /* std::min(x, 0): nan stays nan */
-    return min_x0 - fastbp_log1p(fastbp_exp(-fabs(x)));
+    return min_x0 - fastbp_log1p_unit(fastbp_exp(-fabs(x)));
 }
 
 FASTBP_INLINE double fastbp_bce_logits(double x, double t, double log_weight)
@@ -236,7 +261,7 @@ FASTBP_INLINE double fastbp_bce_logits(double x, double t, double log_weight)
 FASTBP_INLINE double fastbp_bce_logits_grad(double x, double t, double log_weight)
 {
     double z = fastbp_exp(-fabs(x));
-    double zq = z / (1.0 + z);
+    double zq = z * (1.0 / (1.0 + z)); /* the reciprocal log1p_unit(z) computes too */
     double dls = x < 0.0 ? 1.0 - zq : zq;
     return (1.0 - t) - log_weight * dls;
 }

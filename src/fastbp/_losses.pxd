@@ -40,6 +40,7 @@ cdef extern from "fastbp_kernels.h" nogil:
     double c_exp "fastbp_exp"(double x) noexcept
     double c_log "fastbp_log"(double x) noexcept
     double c_log1p "fastbp_log1p"(double x) noexcept
+    double c_log1p_unit "fastbp_log1p_unit"(double z) noexcept  # z in [0, 1] or nan
 
 
 # ---- kernels ------------------------------------------------------------------------------

@@ -281,3 +281,20 @@ def nll_loss(const floating[:, ::1] input, const int64_t[::1] target, floating[:
         value = nll_loss_value_grad(&input[0, 0], &target[0], out_p, grad_p, input.shape[0],
                                     input.shape[1], reduction, w, ignore_index)
     return value
+
+
+def math_function(str name, const double[::1] x, double[::1] out):
+    """out = exp/log/log1p/log1p_unit(x) by the vectorizable functions of fastbp_kernels.h
+    (test-only twin: the kernels inline them)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    cdef int which = ("exp", "log", "log1p", "log1p_unit").index(name)
+    with nogil:
+        for i in range(n):
+            if which == 0:
+                out[i] = c_exp(x[i])
+            elif which == 1:
+                out[i] = c_log(x[i])
+            elif which == 2:
+                out[i] = c_log1p(x[i])
+            else:
+                out[i] = c_log1p_unit(x[i])
