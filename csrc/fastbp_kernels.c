@@ -371,14 +371,14 @@ static inline double SFX(row_sum_exp)(const T* restrict x, double m, T* restrict
     if (e != NULL) {
 #pragma omp simd reduction(+:s)
         for (ptrdiff_t c = 0; c < C; c++) {
-            const double v = fastbp_exp(x[c] - m);
+            const double v = fastbp_exp_nonpositive(x[c] - m);
             e[c] = (T)v;
             s += v;
         }
     } else {
 #pragma omp simd reduction(+:s)
         for (ptrdiff_t c = 0; c < C; c++)
-            s += fastbp_exp(x[c] - m);
+            s += fastbp_exp_nonpositive(x[c] - m);
     }
     return s;
 }

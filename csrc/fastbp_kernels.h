@@ -72,33 +72,65 @@ FASTBP_INLINE double fastbp_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8);
  * of the sum: int64 <-> double without a conversion instruction (AVX2 has none for 64-bit). */
 #define FASTBP_ROUND_SHIFT 0x1.8p52
 
+/* e^r - 1 - r - r^2/2 = r^3 Q(r) for |r| <= ln2/2: Q of degree 9 fitted (Chebyshev, mpmath at
+ * 50 digits) to within 8e-18 of itself (degree 8 cost 0.2 ulp more), evaluated by Estrin's
+ * scheme (shorter dependency chains than Horner's: 10% faster measured). */
+FASTBP_INLINE double fastbp_exp_reduced(double r)
+{
+    double r2 = r * r, r4 = r2 * r2;
+    double q0 = 0x1.5555555555556p-3 + r * 0x1.5555555555555p-5;
+    double q2 = 0x1.11111111109b5p-7 + r * 0x1.6c16c16c167e2p-10;
+    double q4 = 0x1.a01a01a7c2efep-13 + r * 0x1.a01a01a47a591p-16;
+    double q6 = 0x1.71de0db2f6b19p-19 + r * 0x1.27e4e1f7222cbp-22;
+    double q8 = 0x1.af389ecfc4b9cp-26 + r * 0x1.1f66d948a47d2p-29;
+    double q = (q0 + r2 * q2) + r4 * ((q4 + r2 * q6) + r4 * q8);
+    return 1.0 + (r + r2 * (0.5 + r * q));
+}
+
 /* e^x = 2^k e^r, k = round(x/ln2), |r| <= ln2/2 (Cody-Waite: ln2 split so k*LN2_HI is
- * exact); e^r = 1 + r + r^2/2 + r^3 Q(r) with Q the Taylor polynomial to r^13 (truncation
- * < 2e-18 on that interval) evaluated by Estrin's scheme: a shorter dependency chain than
- * Horner's, 10% faster measured, still within 1 ulp. */
-FASTBP_INLINE double fastbp_exp(double x)
+ * exact).  Returns e^r and sets *kd = k. */
+FASTBP_INLINE double fastbp_exp_split(double x, double* kd)
 {
     const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+    double k = x * 1.44269504088896338700e+00 + FASTBP_ROUND_SHIFT;
+    k -= FASTBP_ROUND_SHIFT;
+    *kd = k;
+    return fastbp_exp_reduced((x - k * LN2_HI) - k * LN2_LO);
+}
+
+/* 2^k for an integer-valued double k in [-1022, 1023], on the bits */
+FASTBP_INLINE double fastbp_pow2(double kd)
+{
+    return fastbp_from_bits((fastbp_bits(kd + FASTBP_ROUND_SHIFT) - fastbp_bits(FASTBP_ROUND_SHIFT)
+                             + 1023) << 52);
+}
+
+FASTBP_INLINE double fastbp_exp(double x)
+{
+    double kd, p;
     /* beyond these e^x is inf or 0 anyway; clamping keeps 2^k representable.  nan passes
        both comparisons unchanged and stays nan. */
     x = x > 710.0 ? 710.0 : x;
     x = x < -746.0 ? -746.0 : x;
-    double kd = x * 1.44269504088896338700e+00 + FASTBP_ROUND_SHIFT;
-    uint64_t k = fastbp_bits(kd) - fastbp_bits(FASTBP_ROUND_SHIFT);
-    kd -= FASTBP_ROUND_SHIFT;
-    double r = (x - kd * LN2_HI) - kd * LN2_LO;
-    double r2 = r * r, r4 = r2 * r2;
-    double q01 = 1.0 / 6 + r * (1.0 / 24), q23 = 1.0 / 120 + r * (1.0 / 720);
-    double q45 = 1.0 / 5040 + r * (1.0 / 40320), q67 = 1.0 / 362880 + r * (1.0 / 3628800);
-    double q89 = 1.0 / 39916800 + r * (1.0 / 479001600), q10 = 1.0 / 6227020800.0;
-    double q = (q01 + q23 * r2) + r4 * ((q45 + q67 * r2) + r4 * (q89 + q10 * r2));
-    double p = 1.0 + (r + r2 * (0.5 + r * q));
+    p = fastbp_exp_split(x, &kd);
     /* 2^k as two factors 2^k1 2^(k-k1), each a normal double for k in [-1076, 1024]: the
        product then rounds once, into the subnormal range or to inf, as it should. */
-    uint64_t k1 = fastbp_bits(kd * 0.5 + FASTBP_ROUND_SHIFT) - fastbp_bits(FASTBP_ROUND_SHIFT);
-    double s1 = fastbp_from_bits((k1 + 1023) << 52);
-    double s2 = fastbp_from_bits((k - k1 + 1023) << 52);
-    return (p * s1) * s2;
+    {
+        double k1 = (kd * 0.5 + FASTBP_ROUND_SHIFT) - FASTBP_ROUND_SHIFT;
+        return (p * fastbp_pow2(k1)) * fastbp_pow2(kd - k1);
+    }
+}
+
+/* e^x for x <= 0 or nan (softmax's e^(x - max)): no overflow side, and results below
+ * 2^-1022 (x < -708.39) flushed to 0: such a term is 0 in float32 and vanishes against the
+ * 1 it is added to in float64.  Cross entropy 20% faster with it than with fastbp_exp
+ * (measured; bce_with_logits's e^-|x|, oddly, 20% slower: it keeps fastbp_exp). */
+FASTBP_INLINE double fastbp_exp_nonpositive(double x)
+{
+    double kd, p;
+    double xc = x < -708.0 ? -708.0 : x;
+    p = fastbp_exp_split(xc, &kd) * fastbp_pow2(kd);
+    return x < -708.0 ? 0.0 : p;
 }
 
 /* x = 2^k m, sqrt(2)/2 <= m < sqrt(2), for a positive normal x: k (as a double) and m, on
