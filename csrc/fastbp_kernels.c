@@ -178,20 +178,25 @@ typedef struct {
         break;                                                                             \
     }
 
+/* The start of every elementwise block function: the arguments as restrict pointers. */
+#define ELEMENTWISE_BLOCK_ARGS                                                             \
+    const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;                   \
+    const T* restrict x = a->x;                                                            \
+    const T* restrict t = a->t;                                                            \
+    T* restrict out = a->out;                                                              \
+    T* restrict grad = a->grad;                                                            \
+    const double gs = a->grad_scale, param = a->param;                                     \
+    const int mode = a->mode, has_pos_weight = a->pos_weight != NULL;                      \
+    double sum = 0.0;                                                                      \
+    (void)param;                                                                           \
+    (void)has_pos_weight;
+
 /* The block function of an unweighted elementwise loss. */
 #define DEFINE_ELEMENTWISE_BLOCK(NAME, VALUE, GRAD)                                        \
     FASTBP_TARGET_CLONES                                                                   \
     static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo, ptrdiff_t hi)     \
     {                                                                                      \
-        const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;               \
-        const T* restrict x = a->x;                                                        \
-        const T* restrict t = a->t;                                                        \
-        T* restrict out = a->out;                                                          \
-        T* restrict grad = a->grad;                                                        \
-        const double gs = a->grad_scale, param = a->param;                                 \
-        const int mode = a->mode;                                                          \
-        double sum = 0.0;                                                                  \
-        (void)param;                                                                       \
+        ELEMENTWISE_BLOCK_ARGS                                                             \
         ELEMENTWISE_PASS(, VALUE, GRAD)                                                    \
         return (block_sums){sum, 0.0};                                                     \
     }
@@ -234,16 +239,8 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
     FASTBP_TARGET_CLONES                                                                   \
     static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo0, ptrdiff_t hi0)   \
     {                                                                                      \
-        const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;               \
-        const T* restrict x = a->x;                                                        \
-        const T* restrict t = a->t;                                                        \
-        T* restrict out = a->out;                                                          \
-        T* restrict grad = a->grad;                                                        \
-        const double gs = a->grad_scale;                                                   \
-        const int mode = a->mode, has_pos_weight = a->pos_weight != NULL;                  \
+        ELEMENTWISE_BLOCK_ARGS                                                             \
         double w_buf[WEIGHT_CHUNK], pw_buf[WEIGHT_CHUNK];                                  \
-        double sum = 0.0;                                                                  \
-        (void)has_pos_weight;                                                              \
         if (a->weight == NULL && a->pos_weight == NULL) {                                  \
             const ptrdiff_t lo = lo0, hi = hi0;                                            \
             ELEMENTWISE_PASS(PLAIN, VALUE, GRAD)                                           \

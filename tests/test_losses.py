@@ -236,6 +236,11 @@ def test_target_and_weight_take_input_dtype():
     assert F.binary_cross_entropy_grad(x, np.array([0, 1]), weight=np.array([1.0, 2.0])).dtype == np.float32
     assert F.l1_loss(np.array([1, 2], np.int32), np.array([0, 0])) == 1.5
     assert F.l1_loss_grad(np.array([True, False]), np.array([0, 0])).dtype == np.float32
+    half = np.array([[0.5, 1.5]], np.float16)
+    assert F.huber_loss(half, np.zeros((1, 2)), reduction="none").dtype == np.float32
+    assert F.cross_entropy_grad(half, np.array([1])).dtype == np.float32
+    assert F.cross_entropy(half, np.array([1])) == F.cross_entropy(half.astype(np.float32),
+                                                                    np.array([1]))
 
 
 def test_periodic_weight_patterns():
@@ -342,50 +347,40 @@ def class_case_id(options):
     return "-".join(f"{k}={v}" for k, v in options.items()) or "plain"
 
 
+CLASS_LOSS_CASES = ([("cross_entropy", o) for o in CROSS_ENTROPY_CASES]
+                    + [("nll_loss", o) for o in NLL_CASES])
+
+
+def class_case_ids(value):
+    return value if isinstance(value, str) else class_case_id(value)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("n,c", [(1, 1), (1, 4), (5, 1), (8, 3), (30, 7)])
-@pytest.mark.parametrize("options", CROSS_ENTROPY_CASES, ids=class_case_id)
-def test_cross_entropy_matches_reference(rng, options, n, c, reduction, dtype):
+@pytest.mark.parametrize("loss,options", CLASS_LOSS_CASES, ids=class_case_ids)
+def test_class_loss_matches_reference(rng, loss, options, n, c, reduction, dtype):
     x, y = class_data(n, c, dtype, rng)
+    if loss == "nll_loss":  # log-probabilities
+        x = ref.log_softmax(x).astype(dtype)
     kwargs = class_kwargs(options, n, c, rng)  # (ignore_index=1 with C=1: ignores nothing)
     target = class_target(options, y, c, dtype, rng, kwargs)
-    value = F.cross_entropy(x, target, reduction=reduction, **kwargs)
-    grad = F.cross_entropy_grad(x, target, reduction=reduction, **kwargs)
+    value = getattr(F, loss)(x, target, reduction=reduction, **kwargs)
+    grad = getattr(F, loss + "_grad")(x, target, reduction=reduction, **kwargs)
     if reduction == "none":
         assert value.shape == (n,) and value.dtype == dtype
     else:
         assert type(value) is float
     assert grad.shape == (n, c) and grad.dtype == dtype
-    assert_close(value, ref.cross_entropy(x, target, reduction=reduction, **kwargs), dtype)
-    assert_close(grad, ref.cross_entropy_grad(x, target, reduction=reduction, **kwargs), dtype)
-    both = F.cross_entropy_and_grad(x, target, reduction=reduction, **kwargs)
+    assert_close(value, getattr(ref, loss)(x, target, reduction=reduction, **kwargs), dtype)
+    assert_close(grad, getattr(ref, loss + "_grad")(x, target, reduction=reduction, **kwargs),
+                 dtype)
+    both = getattr(F, loss + "_and_grad")(x, target, reduction=reduction, **kwargs)
     np.testing.assert_array_equal(both[0], value)
     np.testing.assert_array_equal(both[1], grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("n,c", [(1, 1), (5, 1), (8, 3), (30, 7)])
-@pytest.mark.parametrize("options", NLL_CASES, ids=class_case_id)
-def test_nll_loss_matches_reference(rng, options, n, c, reduction, dtype):
-    x, y = class_data(n, c, dtype, rng)
-    x = ref.log_softmax(x).astype(dtype)
-    kwargs = class_kwargs(options, n, c, rng)
-    target = class_target(options, y, c, dtype, rng, kwargs)
-    value = F.nll_loss(x, target, reduction=reduction, **kwargs)
-    grad = F.nll_loss_grad(x, target, reduction=reduction, **kwargs)
-    assert_close(value, ref.nll_loss(x, target, reduction=reduction, **kwargs), dtype)
-    assert_close(grad, ref.nll_loss_grad(x, target, reduction=reduction, **kwargs), dtype)
-    both = F.nll_loss_and_grad(x, target, reduction=reduction, **kwargs)
-    np.testing.assert_array_equal(both[0], value)
-    np.testing.assert_array_equal(both[1], grad)
-
-
-@pytest.mark.parametrize("loss,options",
-                         [("cross_entropy", o) for o in CROSS_ENTROPY_CASES]
-                         + [("nll_loss", o) for o in NLL_CASES],
-                         ids=lambda a: a if isinstance(a, str) else class_case_id(a))
+@pytest.mark.parametrize("loss,options", CLASS_LOSS_CASES, ids=class_case_ids)
 def test_class_loss_grad_finite_differences(rng, loss, options):
     x, y = class_data(4, 5, np.float64, rng, scale=1.0)
     kwargs = class_kwargs(options, 4, 5, rng)

@@ -54,26 +54,20 @@ def test_elementwise_losses(rng, case, shape, reduction, dtype):
     check_against_torch(name, x, t, reduction, dtype, **materialize(options, shape, rng))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("n,c", [(1, 1), (5, 1), (8, 3), (30, 7)])
-@pytest.mark.parametrize("options", CROSS_ENTROPY_CASES, ids=class_case_id)
-def test_cross_entropy(rng, options, n, c, reduction, dtype):
-    x, y = class_data(n, c, dtype, rng)
-    kwargs = class_kwargs(options, n, c, rng)
-    target = class_target(options, y, c, dtype, rng, kwargs)
-    check_against_torch("cross_entropy", x, target, reduction, dtype, **kwargs)
+CLASS_LOSS_CASES = ([("cross_entropy", o) for o in CROSS_ENTROPY_CASES]
+                    + [("nll_loss", o) for o in NLL_CASES])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("n,c", [(1, 1), (5, 1), (8, 3), (30, 7)])
-@pytest.mark.parametrize("options", NLL_CASES, ids=class_case_id)
-def test_nll_loss(rng, options, n, c, reduction, dtype):
+@pytest.mark.parametrize("loss,options", CLASS_LOSS_CASES,
+                         ids=lambda a: a if isinstance(a, str) else class_case_id(a))
+def test_class_losses(rng, loss, options, n, c, reduction, dtype):
     x, y = class_data(n, c, dtype, rng)
     kwargs = class_kwargs(options, n, c, rng)
     target = class_target(options, y, c, dtype, rng, kwargs)
-    check_against_torch("nll_loss", x, target, reduction, dtype, **kwargs)
+    check_against_torch(loss, x, target, reduction, dtype, **kwargs)
 
 
 def test_teaching_text_snippets_match_torch():
