@@ -92,36 +92,34 @@ FASTBP_INLINE double fastbp_exp_reduced(double r)
 }
 
 /* e^x = 2^k e^r, k = round(x/ln2), |r| <= ln2/2 (Cody-Waite: ln2 split so k*LN2_HI is
- * exact).  Returns e^r and sets *kd = k. */
-FASTBP_INLINE double fastbp_exp_split(double x, double* kd)
+ * exact).  Returns e^r; *kd = k as a double, *k = k as an integer. */
+FASTBP_INLINE double fastbp_exp_split(double x, double* kd, uint64_t* k)
 {
     const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
-    double k = x * 1.44269504088896338700e+00 + FASTBP_ROUND_SHIFT;
-    k -= FASTBP_ROUND_SHIFT;
-    *kd = k;
-    return fastbp_exp_reduced((x - k * LN2_HI) - k * LN2_LO);
+    double shifted = x * 1.44269504088896338700e+00 + FASTBP_ROUND_SHIFT;
+    double kf = shifted - FASTBP_ROUND_SHIFT;
+    *k = fastbp_bits(shifted) - fastbp_bits(FASTBP_ROUND_SHIFT);
+    *kd = kf;
+    return fastbp_exp_reduced((x - kf * LN2_HI) - kf * LN2_LO);
 }
 
-/* 2^k for an integer-valued double k in [-1022, 1023], on the bits */
-FASTBP_INLINE double fastbp_pow2(double kd)
-{
-    return fastbp_from_bits((fastbp_bits(kd + FASTBP_ROUND_SHIFT) - fastbp_bits(FASTBP_ROUND_SHIFT)
-                             + 1023) << 52);
-}
+/* 2^k for an integer k in [-1022, 1023] (two's complement in a uint64), on the bits */
+FASTBP_INLINE double fastbp_pow2(uint64_t k) { return fastbp_from_bits((k + 1023) << 52); }
 
 FASTBP_INLINE double fastbp_exp(double x)
 {
     double kd, p;
+    uint64_t k;
     /* beyond these e^x is inf or 0 anyway; clamping keeps 2^k representable.  nan passes
        both comparisons unchanged and stays nan. */
     x = x > 710.0 ? 710.0 : x;
     x = x < -746.0 ? -746.0 : x;
-    p = fastbp_exp_split(x, &kd);
+    p = fastbp_exp_split(x, &kd, &k);
     /* 2^k as two factors 2^k1 2^(k-k1), each a normal double for k in [-1076, 1024]: the
        product then rounds once, into the subnormal range or to inf, as it should. */
     {
-        double k1 = (kd * 0.5 + FASTBP_ROUND_SHIFT) - FASTBP_ROUND_SHIFT;
-        return (p * fastbp_pow2(k1)) * fastbp_pow2(kd - k1);
+        uint64_t k1 = fastbp_bits(kd * 0.5 + FASTBP_ROUND_SHIFT) - fastbp_bits(FASTBP_ROUND_SHIFT);
+        return (p * fastbp_pow2(k1)) * fastbp_pow2(k - k1);
     }
 }
 
@@ -132,8 +130,9 @@ FASTBP_INLINE double fastbp_exp(double x)
 FASTBP_INLINE double fastbp_exp_nonpositive(double x)
 {
     double kd, p;
+    uint64_t k;
     double xc = x < -708.0 ? -708.0 : x;
-    p = fastbp_exp_split(xc, &kd) * fastbp_pow2(kd);
+    p = fastbp_exp_split(xc, &kd, &k) * fastbp_pow2(k);
     return x < -708.0 ? 0.0 : p;
 }
 
