@@ -46,11 +46,18 @@ cdef extern from "fastbp_kernels.h" nogil:
 # ---- kernels ------------------------------------------------------------------------------
 # Shared contract (fastbp_kernels.h has the details):
 #   Trusts: C-contiguous arrays of the stated sizes, one dtype; class indices in [0, C) or
-#   equal to ignore_index; options valid (beta >= 0, delta > 0, 0 <= label_smoothing <= 1).
-#   OUT out: NULL or per-element (per-row for the class losses) values, written for
-#            reduction 'none' only;  OUT grad: NULL or d(loss)/d(x), x's size ('none': of
-#            the sum).
-#   Returns the reduced value ('mean' of nothing is nan, 'sum' 0; 'none' returns 0).
+#   equal to ignore_index; options valid (beta >= 0, delta > 0, 0 <= label_smoothing <= 1);
+#   out and grad overlap neither each other nor the inputs (the loops use restrict).
+#   IN x, t, weights.  OUT out: NULL or per-element (per-row for the class losses) values,
+#   written for reduction 'none' only;  OUT grad: NULL or d(loss)/d(x), x's size ('none':
+#   of the sum).
+#   Returns the reduced value ('mean' of nothing is nan, 'sum' 0; 'none' returns 0); for
+#   'mean'/'sum' it is computed even when only grad is wanted.
+#   No allocation, no Python, no BLAS; OpenMP inside above a size threshold, and the result
+#   is the same for any number of threads.
+# Python-side arguments, as functional.py prepares them: reduction = _validate.reduction_code,
+# class targets = _validate.class_indices (int64), class weight (C,) in x's dtype,
+# elementwise weights = _validate.periodic_weight(weight, name, input.shape, dtype).
 # Elementwise losses: (x, t, out, grad, n, reduction, <options>), all of n elements.
 # Class losses:       (x_nc, target, out_n, grad_nc, N, C, reduction, <options>).
 
