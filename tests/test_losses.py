@@ -516,6 +516,32 @@ def test_large_inputs_same_floats_for_any_thread_count(rng):
     assert_close(F.cross_entropy(xc, yc), ref.cross_entropy(xc, yc), np.float32)
 
 
+def offset_copy(a, offset):
+    """a's values in memory starting `offset` elements into a fresh buffer."""
+    buf = np.empty(a.size + offset, a.dtype)
+    out = buf[offset:].reshape(a.shape)
+    out[...] = a
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_same_floats_at_any_alignment(rng, dtype):
+    """A fused training step hands the kernels its own buffers: the sums must not depend on
+    where the arrays start (no alignment peeling in the SIMD reductions)."""
+    x = rng.standard_normal(20_011).astype(dtype)
+    t = rng.uniform(0, 1, 20_011).astype(dtype)
+    xc, yc = class_data(203, 37, dtype, rng)
+    expected = [F.mse_loss_and_grad(x, t), F.binary_cross_entropy_with_logits_and_grad(x, t),
+                F.cross_entropy_and_grad(xc, yc, label_smoothing=0.1)]
+    for offset in (1, 2, 3, 5):
+        got = [F.mse_loss_and_grad(offset_copy(x, offset), offset_copy(t, offset)),
+               F.binary_cross_entropy_with_logits_and_grad(offset_copy(x, offset), t),
+               F.cross_entropy_and_grad(offset_copy(xc, offset), yc, label_smoothing=0.1)]
+        for (v1, g1), (v2, g2) in zip(expected, got):
+            assert v1 == v2
+            np.testing.assert_array_equal(g1, g2)
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 def test_elementwise_shape_and_option_errors():
