@@ -146,59 +146,59 @@ typedef struct {
  * VALUE and GRAD are expressions in xi, ti and those.  The value is rounded to T before it
  * is summed or stored, as torch computes the per-element tensor in T. */
 #define ELEMENTWISE_LOOP(FIRST, BODY)                                                       \
-    _Pragma("omp simd reduction(+:sum)")                                                  \
-    for (ptrdiff_t i = lo; i < hi; i++) {                                                  \
-        const ptrdiff_t k = i - lo;                                                        \
-        const double xi = x[i], ti = t[i];                                                 \
-        (void)k;                                                                           \
-        FIRST                                                                              \
-        BODY                                                                               \
+    _Pragma("omp simd reduction(+:sum)")                                                    \
+    for (ptrdiff_t i = lo; i < hi; i++) {                                                   \
+        const ptrdiff_t k = i - lo;                                                         \
+        const double xi = x[i], ti = t[i];                                                  \
+        (void)k;                                                                            \
+        FIRST                                                                               \
+        BODY                                                                                \
     }
 
 #define ELEMENTWISE_PASS(FIRST, VALUE, GRAD)                                                \
-    switch (mode) {                                                                        \
-    case WANT_SUM:                                                                         \
-        ELEMENTWISE_LOOP(FIRST, { const T v = (T)(VALUE); sum += v; })        \
-        break;                                                                             \
-    case WANT_OUT:                                                                         \
-        ELEMENTWISE_LOOP(FIRST, { out[i] = (T)(VALUE); })                     \
-        break;                                                                             \
-    case WANT_GRAD:                                                                        \
-        ELEMENTWISE_LOOP(FIRST, { grad[i] = (T)(gs * (GRAD)); })              \
-        break;                                                                             \
-    case WANT_SUM | WANT_GRAD:                                                             \
-        ELEMENTWISE_LOOP(FIRST,                                               \
+    switch (mode) {                                                                         \
+    case WANT_SUM:                                                                          \
+        ELEMENTWISE_LOOP(FIRST, { const T v = (T)(VALUE); sum += v; })                      \
+        break;                                                                              \
+    case WANT_OUT:                                                                          \
+        ELEMENTWISE_LOOP(FIRST, { out[i] = (T)(VALUE); })                                   \
+        break;                                                                              \
+    case WANT_GRAD:                                                                         \
+        ELEMENTWISE_LOOP(FIRST, { grad[i] = (T)(gs * (GRAD)); })                            \
+        break;                                                                              \
+    case WANT_SUM | WANT_GRAD:                                                              \
+        ELEMENTWISE_LOOP(FIRST,                                                             \
                          { const T v = (T)(VALUE); sum += v; grad[i] = (T)(gs * (GRAD)); }) \
-        break;                                                                             \
-    case WANT_OUT | WANT_GRAD:                                                             \
-        ELEMENTWISE_LOOP(FIRST,                                               \
-                         { out[i] = (T)(VALUE); grad[i] = (T)(gs * (GRAD)); })             \
-        break;                                                                             \
-    default:                                                                               \
-        break;                                                                             \
+        break;                                                                              \
+    case WANT_OUT | WANT_GRAD:                                                              \
+        ELEMENTWISE_LOOP(FIRST,                                                             \
+                         { out[i] = (T)(VALUE); grad[i] = (T)(gs * (GRAD)); })              \
+        break;                                                                              \
+    default:                                                                                \
+        break;                                                                              \
     }
 
 /* The start of every elementwise block function: the arguments as restrict pointers. */
-#define ELEMENTWISE_BLOCK_ARGS                                                             \
-    const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;                   \
-    const T* restrict x = a->x;                                                            \
-    const T* restrict t = a->t;                                                            \
-    T* restrict out = a->out;                                                              \
-    T* restrict grad = a->grad;                                                            \
-    const double gs = a->grad_scale, param = a->param;                                     \
-    const int mode = a->mode, has_pos_weight = a->pos_weight != NULL;                      \
-    double sum = 0.0;                                                                      \
-    (void)param;                                                                           \
+#define ELEMENTWISE_BLOCK_ARGS                                                              \
+    const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;                    \
+    const T* restrict x = a->x;                                                             \
+    const T* restrict t = a->t;                                                             \
+    T* restrict out = a->out;                                                               \
+    T* restrict grad = a->grad;                                                             \
+    const double gs = a->grad_scale, param = a->param;                                      \
+    const int mode = a->mode, has_pos_weight = a->pos_weight != NULL;                       \
+    double sum = 0.0;                                                                       \
+    (void)param;                                                                            \
     (void)has_pos_weight;
 
 /* The block function of an unweighted elementwise loss. */
-#define DEFINE_ELEMENTWISE_BLOCK(NAME, VALUE, GRAD)                                        \
-    FASTBP_TARGET_CLONES                                                                   \
-    static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo, ptrdiff_t hi)     \
-    {                                                                                      \
-        ELEMENTWISE_BLOCK_ARGS                                                             \
-        ELEMENTWISE_PASS(, VALUE, GRAD)                                                    \
-        return (block_sums){sum, 0.0};                                                     \
+#define DEFINE_ELEMENTWISE_BLOCK(NAME, VALUE, GRAD)                                         \
+    FASTBP_TARGET_CLONES                                                                    \
+    static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo, ptrdiff_t hi)       \
+    {                                                                                       \
+        ELEMENTWISE_BLOCK_ARGS                                                              \
+        ELEMENTWISE_PASS(, VALUE, GRAD)                                                     \
+        return (block_sums){sum, 0.0};                                                      \
     }
 
 DEFINE_ELEMENTWISE_BLOCK(l1, fastbp_l1(xi, ti), fastbp_l1_grad(xi, ti))
@@ -235,24 +235,24 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
 /* The block function of a weighted loss.  FIRST declares wi (and lw) from the buffers,
  * PLAIN declares them for no weights at all: that common case gets loops without the
  * buffers (15% faster bce_with_logits, measured). */
-#define DEFINE_WEIGHTED_BLOCK(NAME, FIRST, PLAIN, VALUE, GRAD)                             \
-    FASTBP_TARGET_CLONES                                                                   \
-    static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo0, ptrdiff_t hi0)   \
-    {                                                                                      \
-        ELEMENTWISE_BLOCK_ARGS                                                             \
-        double w_buf[WEIGHT_CHUNK], pw_buf[WEIGHT_CHUNK];                                  \
-        if (a->weight == NULL && a->pos_weight == NULL) {                                  \
-            const ptrdiff_t lo = lo0, hi = hi0;                                            \
-            ELEMENTWISE_PASS(PLAIN, VALUE, GRAD)                                           \
-            return (block_sums){sum, 0.0};                                                 \
-        }                                                                                  \
-        for (ptrdiff_t lo = lo0; lo < hi0; lo += WEIGHT_CHUNK) {                           \
-            const ptrdiff_t hi = lo + WEIGHT_CHUNK < hi0 ? lo + WEIGHT_CHUNK : hi0;        \
+#define DEFINE_WEIGHTED_BLOCK(NAME, FIRST, PLAIN, VALUE, GRAD)                              \
+    FASTBP_TARGET_CLONES                                                                    \
+    static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo0, ptrdiff_t hi0)     \
+    {                                                                                       \
+        ELEMENTWISE_BLOCK_ARGS                                                              \
+        double w_buf[WEIGHT_CHUNK], pw_buf[WEIGHT_CHUNK];                                   \
+        if (a->weight == NULL && a->pos_weight == NULL) {                                   \
+            const ptrdiff_t lo = lo0, hi = hi0;                                             \
+            ELEMENTWISE_PASS(PLAIN, VALUE, GRAD)                                            \
+            return (block_sums){sum, 0.0};                                                  \
+        }                                                                                   \
+        for (ptrdiff_t lo = lo0; lo < hi0; lo += WEIGHT_CHUNK) {                            \
+            const ptrdiff_t hi = lo + WEIGHT_CHUNK < hi0 ? lo + WEIGHT_CHUNK : hi0;         \
             SFX(fill_periodic)(w_buf, a->weight, a->weight_period, lo, hi - lo);            \
             SFX(fill_periodic)(pw_buf, a->pos_weight, a->pos_weight_period, lo, hi - lo);   \
-            ELEMENTWISE_PASS(FIRST, VALUE, GRAD)                                           \
-        }                                                                                  \
-        return (block_sums){sum, 0.0};                                                     \
+            ELEMENTWISE_PASS(FIRST, VALUE, GRAD)                                            \
+        }                                                                                   \
+        return (block_sums){sum, 0.0};                                                      \
     }
 
 /* torch multiplies the per-element loss by the weight, then reduces; the backward
@@ -626,7 +626,7 @@ double SFX(fastbp_cross_entropy)(const T* x, const int64_t* target, T* out, T* g
     const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
     const double eps = label_smoothing;
     block_sums sums;
-    double nll;
+    double nll, smooth;
     if (weight != NULL && eps > 0.0) {
         a.weight_sum = 0.0;
         for (ptrdiff_t c = 0; c < C; c++)
@@ -638,7 +638,8 @@ double SFX(fastbp_cross_entropy)(const T* x, const int64_t* target, T* out, T* g
     nll = (T)reduced((T)sums.loss, count, reduction);
     if (eps == 0.0 || reduction == FASTBP_REDUCTION_NONE)
         return nll;
-    return (T)((1.0 - eps) * nll + (T)reduced((T)sums.smooth, count, reduction) * (eps / (double)C));
+    smooth = (T)reduced((T)sums.smooth, count, reduction);
+    return (T)((1.0 - eps) * nll + smooth * (eps / (double)C));
 }
 
 double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* grad,
