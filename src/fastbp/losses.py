@@ -52,7 +52,13 @@ def _array_repr(arr):
 
 
 class L1Loss(_Loss):
-    """Mean absolute error, as ``torch.nn.L1Loss``: reduce(|input - target|).
+    """Mean absolute error: reduce(|input - target|).
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.L1Loss``.
 
     >>> loss_fn = L1Loss()
     >>> loss_fn(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
@@ -66,7 +72,13 @@ class L1Loss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error, as ``torch.nn.MSELoss``: reduce((input - target)²).
+    """Mean squared error: reduce((input - target)²).
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.MSELoss``.
 
     >>> loss_fn = MSELoss()
     >>> loss_fn(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
@@ -80,8 +92,14 @@ class MSELoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Smooth L1, as ``torch.nn.SmoothL1Loss``: quadratic below ``beta``, linear above
-    (``beta=0`` is L1).
+    """Smooth L1: quadratic below ``beta``, linear above (``beta=0`` is L1).
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+    beta : float >= 0
+
+    PyTorch equivalent: ``torch.nn.SmoothL1Loss``.
 
     >>> SmoothL1Loss()(np.array([1.0, 2.0, 3.0, 6.0]), np.array([1.5, 2.5, 3.5, 4.5]))
     0.34375
@@ -99,8 +117,14 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Huber loss, as ``torch.nn.HuberLoss``: quadratic below ``delta``, then linear with
-    slope ``delta``.
+    """Huber loss: quadratic below ``delta``, then linear with slope ``delta``.
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+    delta : float > 0
+
+    PyTorch equivalent: ``torch.nn.HuberLoss``.
 
     >>> HuberLoss(delta=2.0)(np.array([0.0, 3.0]), np.array([0.5, 0.0]))
     2.0625
@@ -118,8 +142,17 @@ class HuberLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Cross entropy of logits (N, C), as ``torch.nn.CrossEntropyLoss``; targets are class
-    indices (N,) or class probabilities (N, C).  See :func:`fastbp.functional.cross_entropy`.
+    """Cross entropy of logits (N, C); targets are class indices (N,) or class
+    probabilities (N, C).  See :func:`fastbp.functional.cross_entropy`.
+
+    Parameters
+    ----------
+    weight : None or array (C,), a weight per class
+    ignore_index : int, the class index whose rows count for nothing
+    reduction : 'mean' | 'sum' | 'none'
+    label_smoothing : float in [0, 1]
+
+    PyTorch equivalent: ``torch.nn.CrossEntropyLoss``.
 
     >>> loss_fn = CrossEntropyLoss()
     >>> loss_fn(np.array([[1.5, 2.0, 0.5], [0.5, 1.0, 1.5]], np.float32), np.array([1, 2]))
@@ -142,7 +175,15 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log likelihood of log-probabilities (N, C), as ``torch.nn.NLLLoss``.
+    """Negative log likelihood of log-probabilities (N, C) and class indices (N,).
+
+    Parameters
+    ----------
+    weight : None or array (C,), a weight per class
+    ignore_index : int, the class index whose rows count for nothing
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.NLLLoss``.
 
     >>> NLLLoss()(np.log(np.array([[0.25, 0.75]])), np.array([1]))
     0.2876820724517809
@@ -163,8 +204,14 @@ class NLLLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross entropy of probabilities, as ``torch.nn.BCELoss`` (each log clamped at
-    -100).  ``weight`` broadcasts to the input's shape.
+    """Binary cross entropy of probabilities in [0, 1] (each log clamped at -100).
+
+    Parameters
+    ----------
+    weight : None or an array that broadcasts to the input's shape
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.BCELoss``.
 
     >>> loss_fn = BCELoss()
     >>> loss_fn(np.array([[0.7], [0.2], [0.9], [0.7]]), np.array([[1.0], [0.0], [1.0], [0.0]]))
@@ -183,9 +230,16 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross entropy of logits, as ``torch.nn.BCEWithLogitsLoss``; stable for any
-    logit.  ``weight`` and ``pos_weight`` broadcast to the input's shape (``pos_weight`` is
-    typically (C,), one per class of the last axis).
+    """Binary cross entropy of logits, stable for any logit.
+
+    Parameters
+    ----------
+    weight : None or an array that broadcasts to the input's shape
+    reduction : 'mean' | 'sum' | 'none'
+    pos_weight : None or an array that broadcasts to the input's shape, typically (C,):
+        one weight per class of the last axis for the positive term
+
+    PyTorch equivalent: ``torch.nn.BCEWithLogitsLoss``.
 
     >>> BCEWithLogitsLoss(pos_weight=np.array([2.0]))(np.array([[0.0]]), np.array([[1.0]]))
     1.3862943611198906
