@@ -25,7 +25,7 @@ MODULES = {
     "_blas": [],
     "_dense": [],
     "_activations": [],
-    "_losses": [],
+    "_losses": ["fastbp_kernels.c"],
     "_optim": [],
     "_step": [],
     "_build_info": [],
@@ -33,7 +33,13 @@ MODULES = {
 
 # Never -march=native or -ffast-math: wheels must run on any x86-64 and keep
 # IEEE semantics (NaN propagation, the BCE log clamp); see build-notes.md.
-OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3"]}
+# -fno-trapping-math (one piece of -ffast-math, and harmless on its own: results, NaN and
+# inf stay IEEE; only the exception *flags*, which nothing reads, may differ) lets GCC turn
+# the branches of the loss point functions into selects, without which the loops in
+# csrc/fastbp_kernels.c do not vectorize ("control flow in loop"; clang already does it).
+OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3", "-fno-trapping-math"]}
+# Without OpenMP, `#pragma omp simd` still vectorizes the reductions where supported.
+SIMD_ONLY_FLAGS = {"msvc": [], "other": ["-fopenmp-simd"]}
 
 # (compile flags, link flags) to try in order; the first whose probe links wins.
 # MSVC ships OpenMP 2.0 as /openmp (vcomp140.dll, which delvewheel vendors).
@@ -78,11 +84,24 @@ OPENMP_PROBE = textwrap.dedent(
 )
 
 
+SIMD_PROBE = textwrap.dedent(
+    """
+    int main(void) {
+        int s = 0;
+        #pragma omp simd reduction(+:s)
+        for (int i = 0; i < 4; i++)
+            s += i;
+        return s == 6 ? 0 : 1;
+    }
+    """
+)
+
+
 def compiler_family(compiler):
     return "msvc" if compiler.compiler_type == "msvc" else "other"
 
 
-def openmp_works(compiler, cflags, lflags):
+def openmp_works(compiler, cflags, lflags, probe=OPENMP_PROBE):
     """Compile and link a tiny OpenMP program; any failure means "no OpenMP".
 
     distutils links executables without $LDFLAGS, so they are passed here: that
@@ -92,7 +111,7 @@ def openmp_works(compiler, cflags, lflags):
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
-            f.write(OPENMP_PROBE)
+            f.write(probe)
         try:
             objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
             compiler.link_executable(objs, "probe", output_dir=tmp,
@@ -100,6 +119,12 @@ def openmp_works(compiler, cflags, lflags):
         except Exception:  # CompileError, LinkError, missing omp.h: all mean serial
             return False
     return True
+
+
+def simd_only_flags(compiler):
+    """Without OpenMP threads, `#pragma omp simd` alone (-fopenmp-simd) where it compiles."""
+    cflags = SIMD_ONLY_FLAGS[compiler_family(compiler)]
+    return cflags if cflags and openmp_works(compiler, cflags, [], SIMD_PROBE) else []
 
 
 def openmp_flags(compiler):
@@ -132,15 +157,18 @@ class BuildExt(build_ext):
         check_portable(self.compiler)
         family = compiler_family(self.compiler)
         cflags, lflags = openmp_flags(self.compiler)
+        use_openmp = bool(cflags)
+        if not use_openmp:
+            cflags = simd_only_flags(self.compiler)
         flags = OPT_FLAGS[family] + cflags
         for ext in self.extensions:
             ext.extra_compile_args = flags
             ext.extra_link_args = lflags
             ext.define_macros = NUMPY_MACROS + [
-                ("FASTBP_OPENMP", "1" if cflags else "0"),
+                ("FASTBP_OPENMP", "1" if use_openmp else "0"),
                 ("FASTBP_COMPILE_FLAGS", " ".join(flags)),
             ]
-        print(f"fastbp: OpenMP {'on' if cflags else 'off'}; flags {flags}", file=sys.stderr)
+        print(f"fastbp: OpenMP {'on' if use_openmp else 'off'}; flags {flags}", file=sys.stderr)
         super().build_extensions()
 
 

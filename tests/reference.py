@@ -116,13 +116,197 @@ def reduce(values, reduction):
     return values.mean() if values.size else np.nan
 
 
+def mean_grad(grad, input, reduction):
+    """The gradient of 'mean' is that of 'sum' divided by the element count."""
+    return grad / input.size if reduction == "mean" else grad
+
+
+def l1_loss(input, target, reduction="mean"):
+    return reduce(np.abs(f64(input) - f64(target)), reduction)
+
+
+def torch_sign(d):
+    """torch.sign: -1, 0 or 1, and 0 for nan (np.sign gives nan)."""
+    return np.nan_to_num(np.sign(d), nan=0.0)
+
+
+def l1_loss_grad(input, target, reduction="mean"):
+    return mean_grad(torch_sign(f64(input) - f64(target)), input, reduction)
+
+
 def mse_loss(input, target, reduction="mean"):
     return reduce((f64(input) - f64(target)) ** 2, reduction)
 
 
 def mse_loss_grad(input, target, reduction="mean"):
-    grad = 2.0 * (f64(input) - f64(target))
-    return grad / input.size if reduction == "mean" else grad
+    return mean_grad(2.0 * (f64(input) - f64(target)), input, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    z = np.abs(f64(input) - f64(target))
+    if beta == 0:  # torch calls l1_loss
+        return reduce(z, reduction)
+    return reduce(np.where(z < beta, 0.5 * z**2 / beta, z - 0.5 * beta), reduction)
+
+
+def smooth_l1_loss_grad(input, target, reduction="mean", beta=1.0):
+    d = f64(input) - f64(target)
+    if beta == 0:
+        return l1_loss_grad(input, target, reduction)
+    with np.errstate(invalid="ignore"):
+        grad = np.where(d < -beta, -1.0, np.where(d > beta, 1.0, d / beta))
+    return mean_grad(grad, input, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    z = np.abs(f64(input) - f64(target))
+    return reduce(np.where(z < delta, 0.5 * z**2, delta * (z - 0.5 * delta)), reduction)
+
+
+def huber_loss_grad(input, target, reduction="mean", delta=1.0):
+    return mean_grad(np.clip(f64(input) - f64(target), -delta, delta), input, reduction)
+
+
+def broadcast_weight(weight, input):
+    return np.ones(np.shape(input)) if weight is None else np.broadcast_to(f64(weight), np.shape(input))
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    p, t = f64(input), f64(target)
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), -100.0)  # torch clamps each log at -100
+        log_q = np.maximum(np.log(1.0 - p), -100.0)
+    return reduce(-broadcast_weight(weight, p) * (t * log_p + (1.0 - t) * log_q), reduction)
+
+
+def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
+    p, t = f64(input), f64(target)
+    # torch's EPSILON is the float32 1e-12, in float64 too
+    grad = broadcast_weight(weight, p) * (p - t) / np.maximum(p * (1.0 - p), float(np.float32(1e-12)))
+    return mean_grad(grad, input, reduction)
+
+
+def log_sigmoid(x):
+    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
+                                     reduction="mean"):
+    x, t = f64(input), f64(target)
+    log_weight = 1.0 if pos_weight is None else 1.0 + (f64(pos_weight) - 1.0) * t
+    with np.errstate(invalid="ignore"):
+        loss = (1.0 - t) * x - log_weight * log_sigmoid(x)
+    return reduce(broadcast_weight(weight, x) * loss, reduction)
+
+
+def binary_cross_entropy_with_logits_grad(input, target, weight=None, pos_weight=None,
+                                          reduction="mean"):
+    x, t = f64(input), f64(target)
+    log_weight = 1.0 if pos_weight is None else 1.0 + (f64(pos_weight) - 1.0) * t
+    with np.errstate(over="ignore"):
+        sigmoid_minus_x = 1.0 / (1.0 + np.exp(x))
+    grad = broadcast_weight(weight, x) * ((1.0 - t) - log_weight * sigmoid_minus_x)
+    return mean_grad(grad, input, reduction)
+
+
+def log_softmax(x):
+    """Row-wise, the way torch computes it: x - max - log(sum(exp(x - max)))."""
+    x = f64(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shifted = x - x.max(axis=1, keepdims=True) if x.shape[1] else x
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def class_weights(weight, n_classes):
+    return np.ones(n_classes) if weight is None else f64(weight)
+
+
+def _index_target_parts(target, weight, ignore_index, n_classes):
+    """(kept rows mask, target with ignored rows pointed at class 0, weight per class)"""
+    target = np.asarray(target).astype(np.int64)
+    kept = target != ignore_index
+    return kept, np.where(kept, target, 0), class_weights(weight, n_classes)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    x = f64(input)
+    kept, y, w = _index_target_parts(target, weight, ignore_index, x.shape[1])
+    rows = np.where(kept, -w[y] * x[np.arange(len(y)), y], 0.0)
+    if reduction == "mean":
+        with np.errstate(invalid="ignore"):
+            return rows.sum() / w[y][kept].sum()  # 0/0 = nan when all are ignored
+    return reduce(rows, reduction)
+
+
+def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    x = f64(input)
+    kept, y, w = _index_target_parts(target, weight, ignore_index, x.shape[1])
+    grad = np.zeros_like(x)
+    rows = np.arange(len(y))[kept]
+    grad[rows, y[kept]] = -w[y[kept]]
+    if reduction == "mean":  # only the target entries are divided (0/0 = nan there)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grad[rows, y[kept]] /= w[y][kept].sum()
+    return grad
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """torch's rules: integer targets are class indices, floating ones class probabilities."""
+    x = f64(input)
+    n_classes = x.shape[1]
+    logp = log_softmax(x)
+    eps = label_smoothing
+    if np.asarray(target).dtype.kind == "f":
+        q = f64(target) * (1.0 - eps) + eps / n_classes
+        with np.errstate(invalid="ignore"):
+            rows = -(logp * q * class_weights(weight, n_classes)).sum(axis=1)
+        return reduce(rows, reduction)  # 'mean' divides by N
+    kept, y, w = _index_target_parts(target, weight, ignore_index, n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nll = np.where(kept, -w[y] * logp[np.arange(len(y)), y], 0.0)
+        if reduction == "mean":  # 'mean' divides by the weights of the kept targets
+            nll = nll.sum() / w[y][kept].sum()
+        else:
+            nll = reduce(nll, reduction)
+        if eps == 0:
+            return nll
+        # torch reduces the smoothing term apart, then mixes: (1 - eps) nll + (eps/C) smooth
+        smooth = np.where(kept, -(logp * w).sum(axis=1), 0.0)
+        if reduction == "mean":
+            smooth = smooth.sum() / w[y][kept].sum()
+        else:
+            smooth = reduce(smooth, reduction)
+        return (1.0 - eps) * nll + eps / n_classes * smooth
+
+
+def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
+                       label_smoothing=0.0):
+    """d/dx of -sum_c w_c q_c logp_c is p * sum_c(w_c q_c) - w * q, for q the (smoothed)
+    target distribution; index targets weigh the nll part by w[y] instead."""
+    x = f64(input)
+    n, n_classes = x.shape
+    with np.errstate(invalid="ignore"):
+        p = np.exp(log_softmax(x))
+    eps = label_smoothing
+    if np.asarray(target).dtype.kind == "f":
+        wq = f64(target) * (1.0 - eps) + eps / n_classes
+        wq = wq * class_weights(weight, n_classes)
+        with np.errstate(invalid="ignore"):
+            grad = p * wq.sum(axis=1, keepdims=True) - wq
+        return grad / n if reduction == "mean" else grad
+    kept, y, w = _index_target_parts(target, weight, ignore_index, n_classes)
+    onehot = np.eye(n_classes)[y] if n_classes else np.zeros((n, 0))
+    wy = w[y][:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # 'mean' divides by the weights of the kept targets; torch scales each part by it
+        # before the chain rule, so a zero total weight makes the kept rows nan
+        scale = 1.0 / w[y][kept].sum() if reduction == "mean" else 1.0
+        grad = ((1.0 - eps) * scale) * wy * (p - onehot)
+        if eps > 0:
+            grad = grad + (eps / n_classes * scale) * (p * w.sum() - w)
+    grad[~kept] = 0.0  # ignored rows stay 0, even when every row is ignored
+    return grad
 
 
 # --- a network of (weight, bias, activation) layers -------------------------------------

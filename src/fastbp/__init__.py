@@ -5,10 +5,13 @@ Values and gradients follow PyTorch's functions and classes of the same names.
 
 from fastbp import functional
 from fastbp.layers import Layer
-from fastbp.losses import MSELoss
+from fastbp.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,
+                           MSELoss, NLLLoss, SmoothL1Loss)
 from fastbp.net import Net
 from fastbp.optim import SGD
 from fastbp._show_config import show_config
 from fastbp._version import __version__
 
-__all__ = ["Layer", "MSELoss", "Net", "SGD", "functional", "show_config", "__version__"]
+__all__ = ["Layer", "Net", "SGD", "functional", "show_config", "__version__",
+           "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
+           "BCELoss", "BCEWithLogitsLoss"]

@@ -10,5 +10,26 @@ class Reduction(enum.IntEnum):
     REDUCTION_MEAN = 1
     REDUCTION_SUM = 2
 
-def mse_loss(input: NDArray[_Float], target: NDArray[_Float], out: NDArray[_Float] | None,
-             grad: NDArray[_Float] | None, reduction: int) -> float: ...
+class ElementwiseLoss(enum.IntEnum):
+    L1_LOSS = 0
+    MSE_LOSS = 1
+    SMOOTH_L1_LOSS = 2
+    HUBER_LOSS = 3
+    BINARY_CROSS_ENTROPY = 4
+    BINARY_CROSS_ENTROPY_WITH_LOGITS = 5
+
+def elementwise_loss(loss: int, input: NDArray[_Float], target: NDArray[_Float],
+                     out: NDArray[_Float] | None, grad: NDArray[_Float] | None, reduction: int,
+                     param: float = 0.0, weight: NDArray[_Float] | None = None,
+                     pos_weight: NDArray[_Float] | None = None) -> float: ...
+def cross_entropy(input: NDArray[_Float], target: NDArray[np.int64], out: NDArray[_Float] | None,
+                  grad: NDArray[_Float] | None, reduction: int, weight: NDArray[_Float] | None,
+                  ignore_index: int, label_smoothing: float) -> float: ...
+def cross_entropy_probs(input: NDArray[_Float], target: NDArray[_Float],
+                        out: NDArray[_Float] | None, grad: NDArray[_Float] | None,
+                        reduction: int, weight: NDArray[_Float] | None,
+                        label_smoothing: float) -> float: ...
+def nll_loss(input: NDArray[_Float], target: NDArray[np.int64], out: NDArray[_Float] | None,
+             grad: NDArray[_Float] | None, reduction: int, weight: NDArray[_Float] | None,
+             ignore_index: int) -> float: ...
+def math_function(name: str, x: NDArray[np.float64], out: NDArray[np.float64]) -> None: ...

@@ -1,50 +1,300 @@
-"""Loss kernels: one pass computes the value and, when asked, the gradient.
+"""Loss kernels: one pass computes the value and, when asked, the per-element values and
+the gradient.
 
-Trusts: C-contiguous input and target of n elements, one dtype; ``out`` (per-element
-values, reduction 'none') and ``grad`` are NULL or n elements.  The gradient is
-d(loss)/d(input); for reduction 'none' it is that of the sum, as the contract says.
-Reductions sum in double: exact enough for float32 at any size, and what
-torch's cascade sum approaches.
+Trusts: C-contiguous arrays of the stated sizes, one dtype; class indices in range or
+equal to ignore_index; valid options.  ``fastbp/_validate.py`` checked all of it.
+The loops are plain C (csrc/fastbp_kernels.c) so that they vectorize; the cdef kernels
+here pick the float32/float64 one.  The gradient is d(loss)/d(input); for reduction
+'none' it is that of the sum, as the contract says.  Reductions sum in double over fixed
+blocks: exact enough for float32 at any size (torch's float32 sums are cascade sums, as
+exact), and the same floats for any number of threads.
 """
 
 from cython cimport floating
+from libc.stdint cimport int64_t
 
 
-cdef floating mse_loss_value_grad(const floating* x, const floating* t,
-                                  floating* out, floating* grad,
-                                  Py_ssize_t n, int reduction) noexcept nogil:
-    """loss = reduce((x - t)²);  grad = 2 (x - t) · (1/n for 'mean')
+cdef extern from "fastbp_kernels.h" nogil:
+    double fastbp_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
+                              Py_ssize_t n, int reduction) noexcept
+    double fastbp_l1_loss_f64(const double* x, const double* t, double* out, double* grad,
+                              Py_ssize_t n, int reduction) noexcept
+    double fastbp_mse_loss_f32(const float* x, const float* t, float* out, float* grad,
+                               Py_ssize_t n, int reduction) noexcept
+    double fastbp_mse_loss_f64(const double* x, const double* t, double* out, double* grad,
+                               Py_ssize_t n, int reduction) noexcept
+    double fastbp_smooth_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
+                                     Py_ssize_t n, int reduction, double beta) noexcept
+    double fastbp_smooth_l1_loss_f64(const double* x, const double* t, double* out,
+                                     double* grad, Py_ssize_t n, int reduction,
+                                     double beta) noexcept
+    double fastbp_huber_loss_f32(const float* x, const float* t, float* out, float* grad,
+                                 Py_ssize_t n, int reduction, double delta) noexcept
+    double fastbp_huber_loss_f64(const double* x, const double* t, double* out, double* grad,
+                                 Py_ssize_t n, int reduction, double delta) noexcept
+    double fastbp_binary_cross_entropy_f32(
+        const float* x, const float* t, float* out, float* grad, Py_ssize_t n, int reduction,
+        const float* weight, Py_ssize_t weight_period) noexcept
+    double fastbp_binary_cross_entropy_f64(
+        const double* x, const double* t, double* out, double* grad, Py_ssize_t n,
+        int reduction, const double* weight, Py_ssize_t weight_period) noexcept
+    double fastbp_binary_cross_entropy_with_logits_f32(
+        const float* x, const float* t, float* out, float* grad, Py_ssize_t n, int reduction,
+        const float* weight, Py_ssize_t weight_period,
+        const float* pos_weight, Py_ssize_t pos_weight_period) noexcept
+    double fastbp_binary_cross_entropy_with_logits_f64(
+        const double* x, const double* t, double* out, double* grad, Py_ssize_t n,
+        int reduction, const double* weight, Py_ssize_t weight_period,
+        const double* pos_weight, Py_ssize_t pos_weight_period) noexcept
+    double fastbp_cross_entropy_f32(
+        const float* x, const int64_t* target, float* out, float* grad, Py_ssize_t N,
+        Py_ssize_t C, int reduction, const float* weight, int64_t ignore_index,
+        double label_smoothing) noexcept
+    double fastbp_cross_entropy_f64(
+        const double* x, const int64_t* target, double* out, double* grad, Py_ssize_t N,
+        Py_ssize_t C, int reduction, const double* weight, int64_t ignore_index,
+        double label_smoothing) noexcept
+    double fastbp_cross_entropy_probs_f32(
+        const float* x, const float* target, float* out, float* grad, Py_ssize_t N,
+        Py_ssize_t C, int reduction, const float* weight, double label_smoothing) noexcept
+    double fastbp_cross_entropy_probs_f64(
+        const double* x, const double* target, double* out, double* grad, Py_ssize_t N,
+        Py_ssize_t C, int reduction, const double* weight, double label_smoothing) noexcept
+    double fastbp_nll_loss_f32(
+        const float* x, const int64_t* target, float* out, float* grad, Py_ssize_t N,
+        Py_ssize_t C, int reduction, const float* weight, int64_t ignore_index) noexcept
+    double fastbp_nll_loss_f64(
+        const double* x, const int64_t* target, double* out, double* grad, Py_ssize_t N,
+        Py_ssize_t C, int reduction, const double* weight, int64_t ignore_index) noexcept
 
-    IN x, t (n,); OUT out (n,) or NULL, grad (n,) or NULL.
-    Returns the reduced value (nan for 'mean' over n = 0, as torch; 0 for 'none').
-    """
-    cdef Py_ssize_t i
-    cdef double total = 0
-    cdef double scale = 1.0 / n if reduction == REDUCTION_MEAN else 1.0
-    for i in range(n):
-        total += c_mse(x[i], t[i])
-        if out != NULL:
-            out[i] = <floating>c_mse(x[i], t[i])
-        if grad != NULL:
-            grad[i] = <floating>(c_mse_grad(x[i], t[i]) * scale)
-    if reduction == REDUCTION_MEAN:
-        return <floating>(total / n)
-    if reduction == REDUCTION_SUM:
-        return <floating>total
-    return 0
+
+# ---- the kernels of _losses.pxd: pick the C loop of the element type --------------------
+# (the C functions return the value already rounded to the element type)
+
+cdef floating l1_loss_value_grad(const floating* x, const floating* t, floating* out,
+                                 floating* grad, Py_ssize_t n, int reduction) noexcept nogil:
+    """loss = reduce(|x - t|);  grad = sgn(x - t) (sgn(nan) = 0, as torch) · (1/n for 'mean')"""
+    if floating is float:
+        return <float>fastbp_l1_loss_f32(x, t, out, grad, n, reduction)
+    else:
+        return fastbp_l1_loss_f64(x, t, out, grad, n, reduction)
 
 
-def mse_loss(const floating[::1] input, const floating[::1] target, floating[::1] out,
-             floating[::1] grad, int reduction):
-    """Reduced MSE of flat input/target; fills out (per element) and grad when not None."""
-    cdef floating* out_p = NULL
-    cdef floating* grad_p = NULL
+cdef floating mse_loss_value_grad(const floating* x, const floating* t, floating* out,
+                                  floating* grad, Py_ssize_t n, int reduction) noexcept nogil:
+    """loss = reduce((x - t)²);  grad = 2 (x - t) · (1/n for 'mean')"""
+    if floating is float:
+        return <float>fastbp_mse_loss_f32(x, t, out, grad, n, reduction)
+    else:
+        return fastbp_mse_loss_f64(x, t, out, grad, n, reduction)
+
+
+cdef floating smooth_l1_loss_value_grad(const floating* x, const floating* t, floating* out,
+                                        floating* grad, Py_ssize_t n, int reduction,
+                                        double beta) noexcept nogil:
+    """loss = reduce(z < β ? z²/(2β) : z - β/2), z = |x - t|;  grad = clip((x - t)/β, -1, 1)
+    (β = 0: L1, as torch)"""
+    if floating is float:
+        return <float>fastbp_smooth_l1_loss_f32(x, t, out, grad, n, reduction, beta)
+    else:
+        return fastbp_smooth_l1_loss_f64(x, t, out, grad, n, reduction, beta)
+
+
+cdef floating huber_loss_value_grad(const floating* x, const floating* t, floating* out,
+                                    floating* grad, Py_ssize_t n, int reduction,
+                                    double delta) noexcept nogil:
+    """loss = reduce(z < δ ? z²/2 : δ (z - δ/2)), z = |x - t|;  grad = clip(x - t, -δ, δ)"""
+    if floating is float:
+        return <float>fastbp_huber_loss_f32(x, t, out, grad, n, reduction, delta)
+    else:
+        return fastbp_huber_loss_f64(x, t, out, grad, n, reduction, delta)
+
+
+cdef floating binary_cross_entropy_value_grad(
+        const floating* x, const floating* t, floating* out, floating* grad, Py_ssize_t n,
+        int reduction, const floating* weight, Py_ssize_t weight_period) noexcept nogil:
+    """loss = reduce(-w (t max(log x, -100) + (1 - t) max(log(1 - x), -100)));
+    grad = w (x - t) / max(x (1 - x), 1e-12)"""
+    if floating is float:
+        return <float>fastbp_binary_cross_entropy_f32(x, t, out, grad, n, reduction,
+                                                      weight, weight_period)
+    else:
+        return fastbp_binary_cross_entropy_f64(x, t, out, grad, n, reduction,
+                                               weight, weight_period)
+
+
+cdef floating binary_cross_entropy_with_logits_value_grad(
+        const floating* x, const floating* t, floating* out, floating* grad, Py_ssize_t n,
+        int reduction, const floating* weight, Py_ssize_t weight_period,
+        const floating* pos_weight, Py_ssize_t pos_weight_period) noexcept nogil:
+    """loss = reduce(w ((1 - t) x - lw log σ(x))), lw = 1 + (pos_weight - 1) t;
+    grad = w ((1 - t) - lw σ(-x))"""
+    if floating is float:
+        return <float>fastbp_binary_cross_entropy_with_logits_f32(
+            x, t, out, grad, n, reduction, weight, weight_period, pos_weight,
+            pos_weight_period)
+    else:
+        return fastbp_binary_cross_entropy_with_logits_f64(
+            x, t, out, grad, n, reduction, weight, weight_period, pos_weight,
+            pos_weight_period)
+
+
+cdef floating elementwise_loss_value_grad(
+        int loss, const floating* x, const floating* t, floating* out, floating* grad,
+        Py_ssize_t n, int reduction, double param, const floating* weight,
+        Py_ssize_t weight_period, const floating* pos_weight,
+        Py_ssize_t pos_weight_period) noexcept nogil:
+    """The elementwise loss `loss` (an ElementwiseLoss code); param = beta or delta."""
+    if loss == L1_LOSS:
+        return l1_loss_value_grad(x, t, out, grad, n, reduction)
+    if loss == MSE_LOSS:
+        return mse_loss_value_grad(x, t, out, grad, n, reduction)
+    if loss == SMOOTH_L1_LOSS:
+        return smooth_l1_loss_value_grad(x, t, out, grad, n, reduction, param)
+    if loss == HUBER_LOSS:
+        return huber_loss_value_grad(x, t, out, grad, n, reduction, param)
+    if loss == BINARY_CROSS_ENTROPY:
+        return binary_cross_entropy_value_grad(x, t, out, grad, n, reduction, weight,
+                                               weight_period)
+    return binary_cross_entropy_with_logits_value_grad(x, t, out, grad, n, reduction, weight,
+                                                       weight_period, pos_weight,
+                                                       pos_weight_period)
+
+
+cdef floating cross_entropy_value_grad(
+        const floating* x_nc, const int64_t* target_n, floating* out_n, floating* grad_nc,
+        Py_ssize_t N, Py_ssize_t C, int reduction, const floating* weight_c,
+        int64_t ignore_index, double label_smoothing) noexcept nogil:
+    """row loss = (1-ε) nll + (ε/C) smooth, nll = -w[y] logp[y], smooth = -Σ_c w[c] logp[c];
+    'mean' divides by Σ w[y] over the rows not ignored;
+    grad[c] = ((1-ε) w[y] + (ε/C) Σw) p[c] - (ε/C) w[c] - (1-ε) w[y] [c = y]"""
+    if floating is float:
+        return <float>fastbp_cross_entropy_f32(x_nc, target_n, out_n, grad_nc, N, C,
+                                               reduction, weight_c, ignore_index,
+                                               label_smoothing)
+    else:
+        return fastbp_cross_entropy_f64(x_nc, target_n, out_n, grad_nc, N, C, reduction,
+                                        weight_c, ignore_index, label_smoothing)
+
+
+cdef floating cross_entropy_probs_value_grad(
+        const floating* x_nc, const floating* target_nc, floating* out_n, floating* grad_nc,
+        Py_ssize_t N, Py_ssize_t C, int reduction, const floating* weight_c,
+        double label_smoothing) noexcept nogil:
+    """row loss = -Σ_c logp[c] q'[c] w[c], q' = (1-ε) q + ε/C; 'mean' divides by N;
+    grad[c] = p[c] Σ_k w[k] q'[k] - w[c] q'[c]"""
+    if floating is float:
+        return <float>fastbp_cross_entropy_probs_f32(x_nc, target_nc, out_n, grad_nc, N, C,
+                                                     reduction, weight_c, label_smoothing)
+    else:
+        return fastbp_cross_entropy_probs_f64(x_nc, target_nc, out_n, grad_nc, N, C,
+                                              reduction, weight_c, label_smoothing)
+
+
+cdef floating nll_loss_value_grad(
+        const floating* x_nc, const int64_t* target_n, floating* out_n, floating* grad_nc,
+        Py_ssize_t N, Py_ssize_t C, int reduction, const floating* weight_c,
+        int64_t ignore_index) noexcept nogil:
+    """row loss = -w[y] x[y]; 'mean' divides by Σ w[y] over the rows not ignored;
+    grad[c] = -w[y] [c = y]"""
+    if floating is float:
+        return <float>fastbp_nll_loss_f32(x_nc, target_n, out_n, grad_nc, N, C, reduction,
+                                          weight_c, ignore_index)
+    else:
+        return fastbp_nll_loss_f64(x_nc, target_n, out_n, grad_nc, N, C, reduction,
+                                   weight_c, ignore_index)
+
+
+# ---- def twins: what functional.py calls (None = NULL) ------------------------------------
+
+cdef inline const floating* in_ptr(const floating[::1] a) noexcept:
+    if a is None:
+        return NULL
+    return &a[0]
+
+
+cdef inline floating* out_ptr(floating[::1] a) noexcept:
+    return NULL if a is None else &a[0]
+
+
+def elementwise_loss(int loss, const floating[::1] input, const floating[::1] target,
+                     floating[::1] out, floating[::1] grad, int reduction, double param=0.0,
+                     const floating[::1] weight=None, const floating[::1] pos_weight=None):
+    """Reduced value of an elementwise loss over flat input/target; fills out (per element,
+    reduction 'none') and grad when not None.  weight/pos_weight: None or the periodic
+    weight of _validate.periodic_weight (its length is the period)."""
+    cdef const floating* x = in_ptr(input)
+    cdef const floating* t = in_ptr(target)
+    cdef const floating* w = in_ptr(weight)
+    cdef const floating* pw = in_ptr(pos_weight)
+    cdef floating* out_p = out_ptr(out)
+    cdef floating* grad_p = out_ptr(grad)
+    cdef Py_ssize_t w_period = 1 if weight is None else weight.shape[0]
+    cdef Py_ssize_t pw_period = 1 if pos_weight is None else pos_weight.shape[0]
     cdef floating value
-    if out is not None:
-        out_p = &out[0]
-    if grad is not None:
-        grad_p = &grad[0]
     with nogil:
-        value = mse_loss_value_grad(&input[0], &target[0], out_p, grad_p, input.shape[0],
-                                    reduction)
+        value = elementwise_loss_value_grad(loss, x, t, out_p, grad_p, input.shape[0],
+                                            reduction, param, w, w_period, pw, pw_period)
     return value
+
+
+def cross_entropy(const floating[:, ::1] input, const int64_t[::1] target, floating[::1] out,
+                  floating[:, ::1] grad, int reduction, const floating[::1] weight,
+                  int64_t ignore_index, double label_smoothing):
+    """Reduced cross entropy of logits (N, C) and class indices (N,); fills out (N,) and
+    grad (N, C) when not None."""
+    cdef floating* out_p = out_ptr(out)
+    cdef floating* grad_p = NULL if grad is None else &grad[0, 0]
+    cdef const floating* w = in_ptr(weight)
+    cdef floating value
+    with nogil:
+        value = cross_entropy_value_grad(&input[0, 0], &target[0], out_p, grad_p,
+                                         input.shape[0], input.shape[1], reduction, w,
+                                         ignore_index, label_smoothing)
+    return value
+
+
+def cross_entropy_probs(const floating[:, ::1] input, const floating[:, ::1] target,
+                        floating[::1] out, floating[:, ::1] grad, int reduction,
+                        const floating[::1] weight, double label_smoothing):
+    """Reduced cross entropy of logits (N, C) and class probabilities (N, C)."""
+    cdef floating* out_p = out_ptr(out)
+    cdef floating* grad_p = NULL if grad is None else &grad[0, 0]
+    cdef const floating* w = in_ptr(weight)
+    cdef floating value
+    with nogil:
+        value = cross_entropy_probs_value_grad(&input[0, 0], &target[0, 0], out_p, grad_p,
+                                               input.shape[0], input.shape[1], reduction, w,
+                                               label_smoothing)
+    return value
+
+
+def nll_loss(const floating[:, ::1] input, const int64_t[::1] target, floating[::1] out,
+             floating[:, ::1] grad, int reduction, const floating[::1] weight,
+             int64_t ignore_index):
+    """Reduced negative log likelihood of log-probabilities (N, C) and class indices (N,)."""
+    cdef floating* out_p = out_ptr(out)
+    cdef floating* grad_p = NULL if grad is None else &grad[0, 0]
+    cdef const floating* w = in_ptr(weight)
+    cdef floating value
+    with nogil:
+        value = nll_loss_value_grad(&input[0, 0], &target[0], out_p, grad_p, input.shape[0],
+                                    input.shape[1], reduction, w, ignore_index)
+    return value
+
+
+def math_function(str name, const double[::1] x, double[::1] out):
+    """out = exp/log/log1p/log1p_unit(x) by the vectorizable functions of fastbp_kernels.h
+    (test-only twin: the kernels inline them)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    cdef int which = ("exp", "log", "log1p", "log1p_unit").index(name)
+    with nogil:
+        for i in range(n):
+            if which == 0:
+                out[i] = c_exp(x[i])
+            elif which == 1:
+                out[i] = c_log(x[i])
+            elif which == 2:
+                out[i] = c_log1p(x[i])
+            else:
+                out[i] = c_log1p_unit(x[i])

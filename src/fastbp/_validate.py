@@ -280,6 +280,167 @@ def elementwise_loss_args(input, target, reduction):
     return input, target, reduction_code(reduction)
 
 
+# --- loss options ---------------------------------------------------------------------
+
+def beta_option(beta) -> float:
+    """smooth_l1_loss's beta: >= 0 (torch: "does not support negative values for beta")."""
+    return real_number(beta, "beta", minimum=0.0)
+
+
+def delta_option(delta) -> float:
+    """huber_loss's delta: > 0 (torch: "does not support non-positive values for delta")."""
+    return real_number(delta, "delta", minimum=0.0, strict=True)
+
+
+def label_smoothing_option(label_smoothing) -> float:
+    """In [0, 1].  (torch raises above 1 but silently treats a negative value as 0; the
+    contract makes both a ValueError.)"""
+    value = real_number(label_smoothing, "label_smoothing")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"label_smoothing: expected a value in [0, 1], got {value}")
+    return value
+
+
+def ignore_index_option(ignore_index) -> int:
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"ignore_index: expected an integer, got {ignore_index!r}")
+    value = operator.index(ignore_index)
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"ignore_index: expected a 64-bit integer, got {value}")
+    return value
+
+
+def weight_option(weight, name: str):
+    """A weight as the user gave it: None, or a real numeric ndarray (its shape is checked
+    against the input at each call, its dtype converted to the input's)."""
+    if weight is None:
+        return None
+    arr = _as_ndarray(weight, name)
+    float_dtype(arr, name)
+    return arr
+
+
+def class_weight_option(weight):
+    """cross_entropy / nll_loss weight: None or a 1-D array (one weight per class)."""
+    arr = weight_option(weight, "weight")
+    if arr is not None and arr.ndim != 1:
+        raise ValueError(f"weight: expected a 1-D array (one weight per class), "
+                         f"got shape {shape_str(arr.shape)}")
+    return arr
+
+
+def periodic_weight(weight, name: str, shape: tuple, dtype):
+    """A weight broadcast against an input of ``shape`` as torch broadcasts it, returned as
+    (values, period): the flat array whose repetition fills the flattened input
+    (element i gets values[i % period]), or (None, 1) for no weight.
+
+    A weight that varies along the trailing axes only (a scalar, per-class (C,), the full
+    shape) is passed as it is; one with inner axes of length 1 (e.g. (N, 1) against (N, C))
+    is expanded over the trailing axes it spans.  A weight that would enlarge the input's
+    shape is a ValueError (torch: "doesn't match the broadcast shape").
+    """
+    if weight is None:
+        return None, 1
+    w = as_float_array(weight, name, dtype)
+    shape = tuple(shape)
+    try:
+        broadcast = np.broadcast_shapes(w.shape, shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != shape:
+        raise ValueError(f"{name}: expected a shape that broadcasts to the input's "
+                         f"{shape_str(shape)}, got {shape_str(w.shape)}")
+    dims = list(w.shape)
+    while dims and dims[0] == 1:  # leading axes of length 1 repeat the whole rest
+        dims.pop(0)
+    trailing = shape[len(shape) - len(dims):] if dims else ()
+    w = w.reshape(dims)
+    if tuple(dims) != trailing:
+        w = np.broadcast_to(w, trailing)
+    w = np.ascontiguousarray(w).reshape(-1)
+    return w, w.size
+
+
+def unit_interval(arr: np.ndarray, name: str) -> None:
+    """binary_cross_entropy's input and target: every value in [0, 1], no nan (torch raises
+    "all elements of input should be between 0 and 1")."""
+    if arr.size == 0:
+        return
+    low, high = arr.min(), arr.max()  # nan propagates into both
+    if not (low >= 0 and high <= 1):
+        found = "nan" if np.isnan(low) or np.isnan(high) else f"values from {low} to {high}"
+        raise ValueError(f"{name}: expected values in [0, 1], got {found}")
+
+
+def class_indices(target, n_rows: int, n_classes: int, ignore_index: int) -> np.ndarray:
+    """Class-index targets (N,) of any integer dtype, as int64, each in [0, C) or equal to
+    ignore_index (torch raises IndexError "Target 3 is out of bounds"; fastbp a ValueError)."""
+    target = as_index_array(target, "target")
+    check_shape(target, "target", (n_rows,))
+    bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
+    if bad.any():
+        index = int(target[np.argmax(bad)])
+        raise ValueError(f"target: class index {index} is out of range for {n_classes} "
+                         f"classes (expected 0 <= index < {n_classes}, or ignore_index="
+                         f"{ignore_index})")
+    return target
+
+
+def class_loss_input(input, name: str = "input") -> np.ndarray:
+    input = as_float_array(input, name)
+    check_ndim(input, name, 2, "(N, C)")
+    return input
+
+
+def class_weight(weight, n_classes: int, dtype):
+    """weight (C,) in the input's dtype, or None."""
+    if weight is None:
+        return None
+    weight = as_float_array(class_weight_option(weight), "weight", dtype)
+    if weight.shape != (n_classes,):
+        raise ValueError(f"weight: expected shape ({n_classes},) (one weight per class), "
+                         f"got {shape_str(weight.shape)}")
+    return weight
+
+
+def cross_entropy_args(input, target, weight, ignore_index, reduction, label_smoothing):
+    """(input, target, weight, ignore_index, reduction code, label_smoothing, probs): target
+    is int64 class indices (N,) for an integer target, or class probabilities (N, C) in the
+    input's dtype (probs=True) for a floating-point one."""
+    input = class_loss_input(input)
+    ignore_index = ignore_index_option(ignore_index)
+    label_smoothing = label_smoothing_option(label_smoothing)
+    code = reduction_code(reduction)
+    n_rows, n_classes = input.shape
+    weight = class_weight(weight, n_classes, input.dtype)
+    arr = _as_ndarray(target, "target")
+    if arr.dtype.kind in "iu":
+        target = class_indices(arr, n_rows, n_classes, ignore_index)
+        return input, target, weight, ignore_index, code, label_smoothing, False
+    if arr.dtype.kind != "f":
+        raise TypeError(f"target: expected integer class indices or floating-point class "
+                        f"probabilities, got dtype {arr.dtype}")
+    target = as_float_array(arr, "target", input.dtype)
+    if target.shape != input.shape:
+        raise ValueError(f"target: expected integer class indices of shape ({n_rows},) or "
+                         f"class probabilities of the input's shape {shape_str(input.shape)}, "
+                         f"got {target.dtype} of shape {shape_str(target.shape)}")
+    if ignore_index >= 0:
+        raise ValueError(f"ignore_index: not supported with class-probability targets "
+                         f"(as torch), got {ignore_index}")
+    return input, target, weight, ignore_index, code, label_smoothing, True
+
+
+def nll_loss_args(input, target, weight, ignore_index, reduction):
+    input = class_loss_input(input)
+    ignore_index = ignore_index_option(ignore_index)
+    code = reduction_code(reduction)
+    n_rows, n_classes = input.shape
+    weight = class_weight(weight, n_classes, input.dtype)
+    target = class_indices(target, n_rows, n_classes, ignore_index)
+    return input, target, weight, ignore_index, code
+
+
 def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:
     """A Layer's input: converted to the layer's dtype, shape (N, in_features)."""
     x = as_float_array(x, name, dtype)

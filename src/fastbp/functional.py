@@ -21,7 +21,14 @@ __all__ = [
     "tanh", "tanh_backward",
     "softmax", "softmax_backward",
     "log_softmax", "log_softmax_backward",
+    "l1_loss", "l1_loss_grad",
     "mse_loss", "mse_loss_grad",
+    "smooth_l1_loss", "smooth_l1_loss_grad",
+    "huber_loss", "huber_loss_grad",
+    "cross_entropy", "cross_entropy_grad",
+    "nll_loss", "nll_loss_grad",
+    "binary_cross_entropy", "binary_cross_entropy_grad",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
 ]
 
 
@@ -222,9 +229,76 @@ def log_softmax_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
 
 
 # --- losses --------------------------------------------------------------------------------
+# Each loss is one kernel call that computes, in one pass, what is asked of it: the value
+# ("value"), the gradient ("grad") or both ("both", what the loss classes use).  The
+# <name>_and_grad functions are that "both" form; they are not part of the contract.
 
-def _reduced(value, out, reduction):
-    return out if reduction == _losses.Reduction.REDUCTION_NONE else float(value)
+_E = _losses.ElementwiseLoss
+_NONE = _losses.Reduction.REDUCTION_NONE
+
+
+def _flat(arr):
+    return None if arr is None else arr.reshape(-1)
+
+
+def _result(value, out, grad, code, want):
+    value = out if code == _NONE else float(value)
+    if want == "value":
+        return value
+    if want == "grad":
+        return grad
+    return value, grad
+
+
+def _elementwise(loss, input, target, reduction, want, param=0.0, weight=None, pos_weight=None):
+    input, target, code = v.elementwise_loss_args(input, target, reduction)
+    if loss == _E.BINARY_CROSS_ENTROPY:
+        v.unit_interval(input, "input")
+        v.unit_interval(target, "target")
+    weight, _ = v.periodic_weight(weight, "weight", input.shape, input.dtype)
+    pos_weight, _ = v.periodic_weight(pos_weight, "pos_weight", input.shape, input.dtype)
+    out = np.empty_like(input) if code == _NONE and want != "grad" else None
+    grad = np.empty_like(input) if want != "value" else None
+    value = _losses.elementwise_loss(loss, input.reshape(-1), target.reshape(-1), _flat(out),
+                                     _flat(grad), code, param, weight, pos_weight)
+    return _result(value, out, grad, code, want)
+
+
+def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> float | FloatArray:
+    """Mean absolute error: reduce(|input - target|).
+
+    Parameters
+    ----------
+    input, target : arrays of the same shape (any ndim)
+    reduction : 'mean' | 'sum' | 'none'
+
+    Returns
+    -------
+    float for 'mean' and 'sum' (nan for 'mean' over an empty input, 0.0 for 'sum');
+    for 'none' an ndarray of input's shape and dtype.
+
+    PyTorch equivalent: ``torch.nn.functional.l1_loss``.
+
+    >>> l1_loss(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
+    0.5
+    """
+    return _elementwise(_E.L1_LOSS, input, target, reduction, "value")
+
+
+def l1_loss_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> FloatArray:
+    """d(l1_loss)/d(input) = sign(input - target) (0 where they are equal or nan, as torch),
+    divided by input.size for 'mean'; for 'none' the gradient of the sum.
+
+    Same arguments as :func:`l1_loss`; returns an ndarray of input's shape and dtype.
+    PyTorch equivalent: the gradient autograd computes for ``F.l1_loss``.
+    """
+    return _elementwise(_E.L1_LOSS, input, target, reduction, "grad")
+
+
+def l1_loss_and_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean"
+                     ) -> tuple[float | FloatArray, FloatArray]:
+    """(l1_loss(...), l1_loss_grad(...)) from one pass; used by L1Loss."""
+    return _elementwise(_E.L1_LOSS, input, target, reduction, "both")
 
 
 def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> float | FloatArray:
@@ -237,30 +311,15 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> fl
 
     Returns
     -------
-    float for 'mean' and 'sum' (nan for 'mean' over an empty input); for 'none'
-    an ndarray of input's shape.
+    float for 'mean' and 'sum' (nan for 'mean' over an empty input, 0.0 for 'sum');
+    for 'none' an ndarray of input's shape and dtype.
 
     PyTorch equivalent: ``torch.nn.functional.mse_loss``.
 
     >>> mse_loss(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
     0.25
     """
-    input, target, code = v.elementwise_loss_args(input, target, reduction)
-    out = np.empty_like(input) if code == _losses.Reduction.REDUCTION_NONE else None
-    value = _losses.mse_loss(input.reshape(-1), target.reshape(-1),
-                             None if out is None else out.reshape(-1), None, code)
-    return _reduced(value, out, code)
-
-
-def mse_loss_and_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean"
-                      ) -> tuple[float | FloatArray, FloatArray]:
-    """(mse_loss(...), mse_loss_grad(...)) from one pass over the data; used by MSELoss."""
-    input, target, code = v.elementwise_loss_args(input, target, reduction)
-    out = np.empty_like(input) if code == _losses.Reduction.REDUCTION_NONE else None
-    grad = np.empty_like(input)
-    value = _losses.mse_loss(input.reshape(-1), target.reshape(-1),
-                             None if out is None else out.reshape(-1), grad.reshape(-1), code)
-    return _reduced(value, out, code), grad
+    return _elementwise(_E.MSE_LOSS, input, target, reduction, "value")
 
 
 def mse_loss_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> FloatArray:
@@ -268,8 +327,319 @@ def mse_loss_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean") 
 
     For reduction='none' it is the gradient of the sum of the per-element losses.
     Returns an ndarray of input's shape and dtype.
+    PyTorch equivalent: the gradient autograd computes for ``F.mse_loss``.
     """
-    input, target, code = v.elementwise_loss_args(input, target, reduction)
-    grad = np.empty_like(input)
-    _losses.mse_loss(input.reshape(-1), target.reshape(-1), None, grad.reshape(-1), code)
-    return grad
+    return _elementwise(_E.MSE_LOSS, input, target, reduction, "grad")
+
+
+def mse_loss_and_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean"
+                      ) -> tuple[float | FloatArray, FloatArray]:
+    """(mse_loss(...), mse_loss_grad(...)) from one pass over the data; used by MSELoss."""
+    return _elementwise(_E.MSE_LOSS, input, target, reduction, "both")
+
+
+def smooth_l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+                   beta: float = 1.0) -> float | FloatArray:
+    """Smooth L1: reduce(z < beta ? 0.5 z² / beta : z - 0.5 beta), z = |input - target|.
+
+    Parameters
+    ----------
+    input, target : arrays of the same shape (any ndim)
+    reduction : 'mean' | 'sum' | 'none'
+    beta : float >= 0, where the loss turns from quadratic to linear; 0 gives L1 (as torch)
+
+    Returns
+    -------
+    float for 'mean' and 'sum'; for 'none' an ndarray of input's shape and dtype.
+
+    PyTorch equivalent: ``torch.nn.functional.smooth_l1_loss``.
+
+    >>> smooth_l1_loss(np.array([1.0, 2.0, 3.0, 6.0]), np.array([1.5, 2.5, 3.5, 4.5]))
+    0.34375
+    """
+    beta = v.beta_option(beta)
+    return _elementwise(_E.SMOOTH_L1_LOSS, input, target, reduction, "value", beta)
+
+
+def smooth_l1_loss_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+                        beta: float = 1.0) -> FloatArray:
+    """d(smooth_l1_loss)/d(input) = clip((input - target) / beta, -1, 1) (sign for beta=0),
+    divided by input.size for 'mean'; for 'none' the gradient of the sum.
+
+    PyTorch equivalent: the gradient autograd computes for ``F.smooth_l1_loss``.
+    """
+    beta = v.beta_option(beta)
+    return _elementwise(_E.SMOOTH_L1_LOSS, input, target, reduction, "grad", beta)
+
+
+def smooth_l1_loss_and_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+                            beta: float = 1.0) -> tuple[float | FloatArray, FloatArray]:
+    """(smooth_l1_loss(...), smooth_l1_loss_grad(...)) from one pass; used by SmoothL1Loss."""
+    beta = v.beta_option(beta)
+    return _elementwise(_E.SMOOTH_L1_LOSS, input, target, reduction, "both", beta)
+
+
+def huber_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+               delta: float = 1.0) -> float | FloatArray:
+    """Huber: reduce(z < delta ? 0.5 z² : delta (z - 0.5 delta)), z = |input - target|.
+
+    Parameters
+    ----------
+    input, target : arrays of the same shape (any ndim)
+    reduction : 'mean' | 'sum' | 'none'
+    delta : float > 0
+
+    Returns
+    -------
+    float for 'mean' and 'sum'; for 'none' an ndarray of input's shape and dtype.
+
+    PyTorch equivalent: ``torch.nn.functional.huber_loss``.
+
+    >>> huber_loss(np.array([0.0, 3.0]), np.array([0.5, 0.0]), delta=2.0)
+    2.0625
+    """
+    delta = v.delta_option(delta)
+    return _elementwise(_E.HUBER_LOSS, input, target, reduction, "value", delta)
+
+
+def huber_loss_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+                    delta: float = 1.0) -> FloatArray:
+    """d(huber_loss)/d(input) = clip(input - target, -delta, delta), divided by input.size
+    for 'mean'; for 'none' the gradient of the sum.
+
+    PyTorch equivalent: the gradient autograd computes for ``F.huber_loss``.
+    """
+    delta = v.delta_option(delta)
+    return _elementwise(_E.HUBER_LOSS, input, target, reduction, "grad", delta)
+
+
+def huber_loss_and_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+                        delta: float = 1.0) -> tuple[float | FloatArray, FloatArray]:
+    """(huber_loss(...), huber_loss_grad(...)) from one pass; used by HuberLoss."""
+    delta = v.delta_option(delta)
+    return _elementwise(_E.HUBER_LOSS, input, target, reduction, "both", delta)
+
+
+def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                         reduction: str = "mean") -> float | FloatArray:
+    """Binary cross entropy of probabilities:
+    reduce(-weight (t max(log p, -100) + (1 - t) max(log(1 - p), -100))).
+
+    Parameters
+    ----------
+    input : array of probabilities p in [0, 1] (any ndim; nan or outside: ValueError, as
+        torch raises)
+    target : array of input's shape, values in [0, 1]
+    weight : None or an array that broadcasts to input's shape (without changing it)
+    reduction : 'mean' | 'sum' | 'none'
+
+    Returns
+    -------
+    float for 'mean' and 'sum'; for 'none' an ndarray of input's shape and dtype.
+    Each log is clamped at -100, so p = 0 or 1 gives a finite loss, as in torch.
+
+    PyTorch equivalent: ``torch.nn.functional.binary_cross_entropy``.
+
+    >>> binary_cross_entropy(np.array([0.5, 1.0]), np.array([1.0, 0.0]), reduction="none")
+    array([  0.69314718, 100.        ])
+    """
+    return _elementwise(_E.BINARY_CROSS_ENTROPY, input, target, reduction, "value",
+                        weight=weight)
+
+
+def binary_cross_entropy_grad(input: ArrayLike, target: ArrayLike,
+                              weight: ArrayLike | None = None,
+                              reduction: str = "mean") -> FloatArray:
+    """d(binary_cross_entropy)/d(input) as torch computes it:
+    weight (p - t) / max(p (1 - p), 1e-12) (not the derivative of the clamped value),
+    divided by input.size for 'mean'; for 'none' the gradient of the sum.
+
+    PyTorch equivalent: the gradient autograd computes for ``F.binary_cross_entropy``.
+    """
+    return _elementwise(_E.BINARY_CROSS_ENTROPY, input, target, reduction, "grad",
+                        weight=weight)
+
+
+def binary_cross_entropy_and_grad(input: ArrayLike, target: ArrayLike,
+                                  weight: ArrayLike | None = None, reduction: str = "mean"
+                                  ) -> tuple[float | FloatArray, FloatArray]:
+    """(binary_cross_entropy(...), binary_cross_entropy_grad(...)) from one pass; used by
+    BCELoss."""
+    return _elementwise(_E.BINARY_CROSS_ENTROPY, input, target, reduction, "both",
+                        weight=weight)
+
+
+def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike,
+                                     weight: ArrayLike | None = None,
+                                     pos_weight: ArrayLike | None = None,
+                                     reduction: str = "mean") -> float | FloatArray:
+    """Binary cross entropy of logits x, stable for any x:
+    reduce(weight ((1 - t) x - lw log σ(x))), lw = 1 + (pos_weight - 1) t,
+    log σ(x) = min(x, 0) - log1p(exp(-|x|)).
+
+    Parameters
+    ----------
+    input : array of logits (any ndim)
+    target : array of input's shape
+    weight : None or an array that broadcasts to input's shape
+    pos_weight : None or an array that broadcasts to input's shape, typically (C,) for the
+        class (last) axis: the weight of the positive term
+    reduction : 'mean' | 'sum' | 'none'
+
+    Returns
+    -------
+    float for 'mean' and 'sum'; for 'none' an ndarray of input's shape and dtype.
+
+    PyTorch equivalent: ``torch.nn.functional.binary_cross_entropy_with_logits``.
+
+    >>> binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))
+    0.6931471805599453
+    """
+    return _elementwise(_E.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, reduction, "value",
+                        weight=weight, pos_weight=pos_weight)
+
+
+def binary_cross_entropy_with_logits_grad(input: ArrayLike, target: ArrayLike,
+                                          weight: ArrayLike | None = None,
+                                          pos_weight: ArrayLike | None = None,
+                                          reduction: str = "mean") -> FloatArray:
+    """d(binary_cross_entropy_with_logits)/d(input) = weight ((1 - t) - lw σ(-x)),
+    divided by input.size for 'mean'; for 'none' the gradient of the sum.
+
+    PyTorch equivalent: the gradient autograd computes for
+    ``F.binary_cross_entropy_with_logits``.
+    """
+    return _elementwise(_E.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, reduction, "grad",
+                        weight=weight, pos_weight=pos_weight)
+
+
+def binary_cross_entropy_with_logits_and_grad(input: ArrayLike, target: ArrayLike,
+                                              weight: ArrayLike | None = None,
+                                              pos_weight: ArrayLike | None = None,
+                                              reduction: str = "mean"
+                                              ) -> tuple[float | FloatArray, FloatArray]:
+    """(binary_cross_entropy_with_logits(...), ..._grad(...)) from one pass; used by
+    BCEWithLogitsLoss."""
+    return _elementwise(_E.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, reduction, "both",
+                        weight=weight, pos_weight=pos_weight)
+
+
+def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing, want):
+    input, target, weight, ignore_index, code, label_smoothing, probs = v.cross_entropy_args(
+        input, target, weight, ignore_index, reduction, label_smoothing)
+    out = np.empty(input.shape[0], input.dtype) if code == _NONE and want != "grad" else None
+    grad = np.empty_like(input) if want != "value" else None
+    if probs:
+        value = _losses.cross_entropy_probs(input, target, out, grad, code, weight,
+                                            label_smoothing)
+    else:
+        value = _losses.cross_entropy(input, target, out, grad, code, weight, ignore_index,
+                                      label_smoothing)
+    return _result(value, out, grad, code, want)
+
+
+def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> float | FloatArray:
+    """Cross entropy of logits: the negative log of softmax(input) at the target class.
+
+    Parameters
+    ----------
+    input : array (N, C) of logits
+    target : integer class indices (N,) of any integer dtype, each in [0, C) or equal to
+        ``ignore_index``; or class probabilities (N, C) of a floating-point dtype
+    weight : None or an array (C,): a weight per class
+    ignore_index : int, a class index whose rows count for nothing (index targets only;
+        it must be negative with probability targets, as in torch)
+    reduction : 'mean' | 'sum' | 'none'.  'mean' divides by the summed weights of the
+        targets not ignored (index targets; nan when every target is ignored) or by N
+        (probability targets), as torch does.
+    label_smoothing : float in [0, 1]: the target becomes (1 - ε) target + ε/C
+
+    Returns
+    -------
+    float for 'mean' and 'sum'; for 'none' an ndarray (N,) of input's dtype (0 for
+    ignored rows).
+
+    PyTorch equivalent: ``torch.nn.functional.cross_entropy``.
+
+    >>> logits = np.array([[1.5, 2.0, 0.5], [0.5, 1.0, 1.5]], dtype=np.float32)
+    >>> cross_entropy(logits, np.array([1, 2]))
+    0.6422001123428345
+    """
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
+                          "value")
+
+
+def cross_entropy_grad(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                       ignore_index: int = -100, reduction: str = "mean",
+                       label_smoothing: float = 0.0) -> FloatArray:
+    """d(cross_entropy)/d(input), shape (N, C): for index targets y without smoothing
+    weight[y] (softmax(input) - onehot(y)), divided by the 'mean' denominator; ignored rows
+    are 0.  For 'none' the gradient of the sum.
+
+    PyTorch equivalent: the gradient autograd computes for ``F.cross_entropy``.
+    """
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
+                          "grad")
+
+
+def cross_entropy_and_grad(input: ArrayLike, target: ArrayLike,
+                           weight: ArrayLike | None = None, ignore_index: int = -100,
+                           reduction: str = "mean", label_smoothing: float = 0.0
+                           ) -> tuple[float | FloatArray, FloatArray]:
+    """(cross_entropy(...), cross_entropy_grad(...)) from one pass; used by CrossEntropyLoss."""
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing,
+                          "both")
+
+
+def _nll_loss(input, target, weight, ignore_index, reduction, want):
+    input, target, weight, ignore_index, code = v.nll_loss_args(
+        input, target, weight, ignore_index, reduction)
+    out = np.empty(input.shape[0], input.dtype) if code == _NONE and want != "grad" else None
+    grad = np.empty_like(input) if want != "value" else None
+    value = _losses.nll_loss(input, target, out, grad, code, weight, ignore_index)
+    return _result(value, out, grad, code, want)
+
+
+def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> float | FloatArray:
+    """Negative log likelihood: -weight[y] input[n, y] for each row n with target y.
+
+    Parameters
+    ----------
+    input : array (N, C) of log-probabilities (e.g. log_softmax output)
+    target : integer class indices (N,) of any integer dtype, each in [0, C) or equal to
+        ``ignore_index``
+    weight : None or an array (C,): a weight per class
+    ignore_index : int, a class index whose rows count for nothing
+    reduction : 'mean' | 'sum' | 'none'.  'mean' divides by the summed weights of the
+        targets not ignored (nan when every target is ignored), as torch does.
+
+    Returns
+    -------
+    float for 'mean' and 'sum'; for 'none' an ndarray (N,) of input's dtype.
+
+    PyTorch equivalent: ``torch.nn.functional.nll_loss``.
+
+    >>> nll_loss(np.log(np.array([[0.25, 0.75]])), np.array([1]))
+    0.2876820724517809
+    """
+    return _nll_loss(input, target, weight, ignore_index, reduction, "value")
+
+
+def nll_loss_grad(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                  ignore_index: int = -100, reduction: str = "mean") -> FloatArray:
+    """d(nll_loss)/d(input), shape (N, C): -weight[y] at each row's target, 0 elsewhere and on
+    ignored rows, divided by the 'mean' denominator.
+
+    PyTorch equivalent: the gradient autograd computes for ``F.nll_loss``.
+    """
+    return _nll_loss(input, target, weight, ignore_index, reduction, "grad")
+
+
+def nll_loss_and_grad(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                      ignore_index: int = -100, reduction: str = "mean"
+                      ) -> tuple[float | FloatArray, FloatArray]:
+    """(nll_loss(...), nll_loss_grad(...)) from one pass; used by NLLLoss."""
+    return _nll_loss(input, target, weight, ignore_index, reduction, "both")

@@ -1,7 +1,10 @@
 """Loss classes: keep the options, call ``functional``, keep the last gradient.
 
-``loss_fn(input, target)`` computes the value and, in the same pass, the
-gradient that ``loss_fn.backward()`` then returns.
+``loss_fn(input, target)`` computes the value and, in the same pass, the gradient that
+``loss_fn.backward()`` then returns.  Options are validated once, in the constructor, and
+kept as attributes (``reduction``, ``beta``, ``delta``, ``weight``, ``ignore_index``,
+``label_smoothing``, ``pos_weight``); the PyTorch equivalent of each class is the
+``torch.nn`` class of the same name.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from fastbp import _validate as v
 from fastbp import functional as F
 from fastbp._typing import ArrayLike, FloatArray
 
-__all__ = ["MSELoss"]
+__all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
+           "BCELoss", "BCEWithLogitsLoss"]
 
 
 class _Loss:
@@ -44,8 +48,38 @@ class _Loss:
         return f"{type(self).__name__}({self._options()})"
 
 
+def _array_repr(arr):
+    return "None" if arr is None else f"array of shape {v.shape_str(arr.shape)}"
+
+
+class L1Loss(_Loss):
+    """Mean absolute error: reduce(|input - target|).
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.L1Loss``.
+
+    >>> loss_fn = L1Loss()
+    >>> loss_fn(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
+    0.5
+    >>> loss_fn.backward()
+    array([-0.33333333, -0.33333333, -0.33333333])
+    """
+
+    def _value_and_grad(self, input, target):
+        return F.l1_loss_and_grad(input, target, self.reduction)
+
+
 class MSELoss(_Loss):
-    """Mean squared error, as ``torch.nn.MSELoss``: reduce((input - target)²).
+    """Mean squared error: reduce((input - target)²).
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.MSELoss``.
 
     >>> loss_fn = MSELoss()
     >>> loss_fn(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
@@ -56,3 +90,174 @@ class MSELoss(_Loss):
 
     def _value_and_grad(self, input, target):
         return F.mse_loss_and_grad(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1: quadratic below ``beta``, linear above (``beta=0`` is L1).
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+    beta : float >= 0
+
+    PyTorch equivalent: ``torch.nn.SmoothL1Loss``.
+
+    >>> SmoothL1Loss()(np.array([1.0, 2.0, 3.0, 6.0]), np.array([1.5, 2.5, 3.5, 4.5]))
+    0.34375
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = v.beta_option(beta)
+
+    def _value_and_grad(self, input, target):
+        return F.smooth_l1_loss_and_grad(input, target, self.reduction, self.beta)
+
+    def _options(self):
+        return f"reduction={self.reduction!r}, beta={self.beta!r}"
+
+
+class HuberLoss(_Loss):
+    """Huber loss: quadratic below ``delta``, then linear with slope ``delta``.
+
+    Parameters
+    ----------
+    reduction : 'mean' | 'sum' | 'none'
+    delta : float > 0
+
+    PyTorch equivalent: ``torch.nn.HuberLoss``.
+
+    >>> HuberLoss(delta=2.0)(np.array([0.0, 3.0]), np.array([0.5, 0.0]))
+    2.0625
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = v.delta_option(delta)
+
+    def _value_and_grad(self, input, target):
+        return F.huber_loss_and_grad(input, target, self.reduction, self.delta)
+
+    def _options(self):
+        return f"reduction={self.reduction!r}, delta={self.delta!r}"
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross entropy of logits (N, C); targets are class indices (N,) or class
+    probabilities (N, C).  See :func:`fastbp.functional.cross_entropy`.
+
+    Parameters
+    ----------
+    weight : None or array (C,), a weight per class
+    ignore_index : int, the class index whose rows count for nothing
+    reduction : 'mean' | 'sum' | 'none'
+    label_smoothing : float in [0, 1]
+
+    PyTorch equivalent: ``torch.nn.CrossEntropyLoss``.
+
+    >>> loss_fn = CrossEntropyLoss()
+    >>> loss_fn(np.array([[1.5, 2.0, 0.5], [0.5, 1.0, 1.5]], np.float32), np.array([1, 2]))
+    0.6422001123428345
+    """
+
+    def __init__(self, weight: ArrayLike | None = None, ignore_index: int = -100,
+                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.weight = v.class_weight_option(weight)
+        self.ignore_index = v.ignore_index_option(ignore_index)
+        self.label_smoothing = v.label_smoothing_option(label_smoothing)
+
+    def _value_and_grad(self, input, target):
+        return F.cross_entropy_and_grad(input, target, self.weight, self.ignore_index,
+                                        self.reduction, self.label_smoothing)
+
+    def _options(self):
+        return (f"weight={_array_repr(self.weight)}, ignore_index={self.ignore_index}, "
+                f"reduction={self.reduction!r}, label_smoothing={self.label_smoothing!r}")
+
+
+class NLLLoss(_Loss):
+    """Negative log likelihood of log-probabilities (N, C) and class indices (N,).
+
+    Parameters
+    ----------
+    weight : None or array (C,), a weight per class
+    ignore_index : int, the class index whose rows count for nothing
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.NLLLoss``.
+
+    >>> NLLLoss()(np.log(np.array([[0.25, 0.75]])), np.array([1]))
+    0.2876820724517809
+    """
+
+    def __init__(self, weight: ArrayLike | None = None, ignore_index: int = -100,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = v.class_weight_option(weight)
+        self.ignore_index = v.ignore_index_option(ignore_index)
+
+    def _value_and_grad(self, input, target):
+        return F.nll_loss_and_grad(input, target, self.weight, self.ignore_index,
+                                   self.reduction)
+
+    def _options(self):
+        return (f"weight={_array_repr(self.weight)}, ignore_index={self.ignore_index}, "
+                f"reduction={self.reduction!r}")
+
+
+class BCELoss(_Loss):
+    """Binary cross entropy of probabilities in [0, 1] (each log clamped at -100).
+
+    Parameters
+    ----------
+    weight : None or an array that broadcasts to the input's shape
+    reduction : 'mean' | 'sum' | 'none'
+
+    PyTorch equivalent: ``torch.nn.BCELoss``.
+
+    >>> loss_fn = BCELoss()
+    >>> loss_fn(np.array([[0.7], [0.2], [0.9], [0.7]]), np.array([[1.0], [0.0], [1.0], [0.0]]))
+    0.4722879538091761
+    """
+
+    def __init__(self, weight: ArrayLike | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = v.weight_option(weight, "weight")
+
+    def _value_and_grad(self, input, target):
+        return F.binary_cross_entropy_and_grad(input, target, self.weight, self.reduction)
+
+    def _options(self):
+        return f"weight={_array_repr(self.weight)}, reduction={self.reduction!r}"
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy of logits, stable for any logit.
+
+    Parameters
+    ----------
+    weight : None or an array that broadcasts to the input's shape
+    reduction : 'mean' | 'sum' | 'none'
+    pos_weight : None or an array that broadcasts to the input's shape, typically (C,):
+        one weight per class of the last axis for the positive term
+
+    PyTorch equivalent: ``torch.nn.BCEWithLogitsLoss``.
+
+    >>> BCEWithLogitsLoss(pos_weight=np.array([2.0]))(np.array([[0.0]]), np.array([[1.0]]))
+    1.3862943611198906
+    """
+
+    def __init__(self, weight: ArrayLike | None = None, reduction: str = "mean",
+                 pos_weight: ArrayLike | None = None) -> None:
+        super().__init__(reduction)
+        self.weight = v.weight_option(weight, "weight")
+        self.pos_weight = v.weight_option(pos_weight, "pos_weight")
+
+    def _value_and_grad(self, input, target):
+        return F.binary_cross_entropy_with_logits_and_grad(input, target, self.weight,
+                                                           self.pos_weight, self.reduction)
+
+    def _options(self):
+        return (f"weight={_array_repr(self.weight)}, reduction={self.reduction!r}, "
+                f"pos_weight={_array_repr(self.pos_weight)}")
