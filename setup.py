@@ -37,7 +37,11 @@ MODULES = {
 # inf stay IEEE; only the exception *flags*, which nothing reads, may differ) lets GCC turn
 # the branches of the loss point functions into selects, without which the loops in
 # csrc/fastbp_kernels.c do not vectorize ("control flow in loop"; clang already does it).
-OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3", "-fno-trapping-math"]}
+# -ffp-contract=off: no fused multiply-adds the source does not ask for.  GCC contracts
+# a*b - c*d by default wherever FMA exists (the AVX2 target_clones), and the residue of
+# the unrounded product turns torch's exact 0 into +-tiny: times an infinite weight, inf
+# where torch gives nan (found by tests/fuzz_api.py).  Costs 1-9% on the loss kernels.
+OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3", "-fno-trapping-math", "-ffp-contract=off"]}
 # Without OpenMP, `#pragma omp simd` still vectorizes the reductions where supported.
 SIMD_ONLY_FLAGS = {"msvc": [], "other": ["-fopenmp-simd"]}
 

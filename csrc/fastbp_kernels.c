@@ -412,6 +412,20 @@ FASTBP_INLINE void SFX(rows_log_sum_exp)(const SFX(class_args)* a, ptrdiff_t r0,
     }
 }
 
+/* torch differentiates an ignored row too: log_softmax's backward gives it 0 - p * 0, which
+ * is nan wherever p = softmax(row) is nan -- the row holds a nan or a +inf, or is all -inf. */
+FASTBP_INLINE int SFX(softmax_row_is_nan)(const T* restrict x, ptrdiff_t C)
+{
+    int has_nan = 0;
+    T m = -INFINITY;
+#pragma omp simd reduction(|:has_nan) reduction(max:m)
+    for (ptrdiff_t c = 0; c < C; c++) {
+        has_nan |= x[c] != x[c];
+        m = x[c] > m ? x[c] : m;
+    }
+    return has_nan || m == INFINITY || (C > 0 && m == -INFINITY);
+}
+
 /* Cross entropy with class-index targets, label smoothing eps, weights w (1 without):
  *   row value  L = (1 - eps) nll + (eps/C) smooth,
  *              nll = -w[y] logp[y],  smooth = -sum_c w[c] logp[c],  logp = x - m - lse,
@@ -442,8 +456,12 @@ static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdif
             SFX(rows_log_sum_exp)(a, i, i + ROW_CHUNK < hi ? i + ROW_CHUNK : hi, m_k, lse_k,
                                   inv_se_k);
         if (y == a->ignore_index) {
-            if (g != NULL)
+            if (g != NULL && SFX(softmax_row_is_nan)(x, C)) {
+                for (ptrdiff_t c = 0; c < C; c++)
+                    g[c] = (T)NAN;
+            } else if (g != NULL) {
                 memset(g, 0, (size_t)C * sizeof(T));
+            }
             if (a->mode & WANT_OUT)
                 a->out[i] = 0;
             continue;
@@ -455,17 +473,21 @@ static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdif
         nll = (T)(-(wy * (x[y] - m - lse)));
         sums.loss += nll;
         if (eps > 0.0) {
-            double swx = 0.0; /* sum_c w[c] (x[c] - m) */
+            /* -sum_c w[c] logp[c], summed as torch sums it: term by term, not as
+             * sum w (x - m) - lse sum w, which turns an infinite weight times a zero
+             * (x[c] == m) into nan where torch's w * logp is -inf */
+            const double shift = m + lse;
+            double swlogp = 0.0;
             if (w != NULL) {
-#pragma omp simd reduction(+:swx)
+#pragma omp simd reduction(+:swlogp)
                 for (ptrdiff_t c = 0; c < C; c++)
-                    swx += (double)w[c] * (x[c] - m);
+                    swlogp += (double)w[c] * (x[c] - shift);
             } else {
-#pragma omp simd reduction(+:swx)
+#pragma omp simd reduction(+:swlogp)
                 for (ptrdiff_t c = 0; c < C; c++)
-                    swx += x[c] - m;
+                    swlogp += x[c] - shift;
             }
-            smooth = (T)(-(swx - lse * a->weight_sum));
+            smooth = (T)(-swlogp);
             sums.smooth += smooth;
         }
         if (a->mode & WANT_OUT)

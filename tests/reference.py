@@ -175,7 +175,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     p, t = f64(input), f64(target)
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), -100.0)  # torch clamps each log at -100
-        log_q = np.maximum(np.log(1.0 - p), -100.0)
+        log_q = np.maximum(np.log1p(-p), -100.0)  # torch: log1p(-p), exact for tiny p
     return reduce(-broadcast_weight(weight, p) * (t * log_p + (1.0 - t) * log_q), reduction)
 
 
@@ -228,10 +228,16 @@ def _index_target_parts(target, weight, ignore_index, n_classes):
     return kept, np.where(kept, target, 0), class_weights(weight, n_classes)
 
 
+def at_target(x, y):
+    """x[n, y[n]] per row; with no classes at all every row is ignored, so 0 stands in."""
+    return x[np.arange(len(y)), y] if x.shape[1] else np.zeros(len(y))
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     x = f64(input)
     kept, y, w = _index_target_parts(target, weight, ignore_index, x.shape[1])
-    rows = np.where(kept, -w[y] * x[np.arange(len(y)), y], 0.0)
+    w = w if x.shape[1] else np.zeros(1)  # the weight of the stand-in class of no classes
+    rows = np.where(kept, -w[y] * at_target(x, y), 0.0)
     if reduction == "mean":
         with np.errstate(invalid="ignore"):
             return rows.sum() / w[y][kept].sum()  # 0/0 = nan when all are ignored
@@ -241,6 +247,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
     x = f64(input)
     kept, y, w = _index_target_parts(target, weight, ignore_index, x.shape[1])
+    w = w if x.shape[1] else np.zeros(1)
     grad = np.zeros_like(x)
     rows = np.arange(len(y))[kept]
     grad[rows, y[kept]] = -w[y[kept]]
@@ -256,17 +263,18 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     x = f64(input)
     n_classes = x.shape[1]
     logp = log_softmax(x)
-    eps = label_smoothing
+    eps = np.float64(label_smoothing)  # eps / 0 classes is nan, as in torch, not an error
     if np.asarray(target).dtype.kind == "f":
         q = f64(target) * (1.0 - eps) + eps / n_classes
         with np.errstate(invalid="ignore"):
             rows = -(logp * q * class_weights(weight, n_classes)).sum(axis=1)
         return reduce(rows, reduction)  # 'mean' divides by N
     kept, y, w = _index_target_parts(target, weight, ignore_index, n_classes)
+    wy_all = w[y] if n_classes else np.zeros(len(y))
     with np.errstate(invalid="ignore", divide="ignore"):
-        nll = np.where(kept, -w[y] * logp[np.arange(len(y)), y], 0.0)
+        nll = np.where(kept, -wy_all * at_target(logp, y), 0.0)
         if reduction == "mean":  # 'mean' divides by the weights of the kept targets
-            nll = nll.sum() / w[y][kept].sum()
+            nll = nll.sum() / wy_all[kept].sum()
         else:
             nll = reduce(nll, reduction)
         if eps == 0:
@@ -274,7 +282,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         # torch reduces the smoothing term apart, then mixes: (1 - eps) nll + (eps/C) smooth
         smooth = np.where(kept, -(logp * w).sum(axis=1), 0.0)
         if reduction == "mean":
-            smooth = smooth.sum() / w[y][kept].sum()
+            smooth = smooth.sum() / wy_all[kept].sum()
         else:
             smooth = reduce(smooth, reduction)
         return (1.0 - eps) * nll + eps / n_classes * smooth
@@ -288,7 +296,7 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
     n, n_classes = x.shape
     with np.errstate(invalid="ignore"):
         p = np.exp(log_softmax(x))
-    eps = label_smoothing
+    eps = np.float64(label_smoothing)
     if np.asarray(target).dtype.kind == "f":
         wq = f64(target) * (1.0 - eps) + eps / n_classes
         wq = wq * class_weights(weight, n_classes)
@@ -296,17 +304,18 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
             grad = p * wq.sum(axis=1, keepdims=True) - wq
         return grad / n if reduction == "mean" else grad
     kept, y, w = _index_target_parts(target, weight, ignore_index, n_classes)
-    onehot = np.eye(n_classes)[y] if n_classes else np.zeros((n, 0))
-    wy = w[y][:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # 'mean' divides by the weights of the kept targets; torch scales each part by it
-        # before the chain rule, so a zero total weight makes the kept rows nan
-        scale = 1.0 / w[y][kept].sum() if reduction == "mean" else 1.0
-        grad = ((1.0 - eps) * scale) * wy * (p - onehot)
+    wy = w[y] if n_classes else np.zeros(n)
+    rows = np.arange(n)[kept]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # torch's chain, in its order: nll_loss_backward puts -(grad_out / total_weight) * w[y]
+        # at each kept target (grad_out = 1 - eps), the smoothing term -w (eps/C) / total on
+        # each kept row; log_softmax_backward then gives g - p * sum(g) on every row
+        total = wy[kept].sum() if reduction == "mean" else np.float64(1.0)
+        g = np.zeros((n, n_classes))
+        g[rows, y[kept]] = wy[kept] * -((1.0 - eps) / total)
         if eps > 0:
-            grad = grad + (eps / n_classes * scale) * (p * w.sum() - w)
-    grad[~kept] = 0.0  # ignored rows stay 0, even when every row is ignored
-    return grad
+            g[rows] += -(w * ((eps / n_classes) / total))
+        return g - p * g.sum(axis=1, keepdims=True)
 
 
 # --- a network of (weight, bias, activation) layers -------------------------------------

@@ -154,3 +154,35 @@ def test_invalid_options_are_errors_in_torch_too():
                  lambda: tf.binary_cross_entropy(torch.tensor([0.5]), one, weight=torch.ones(3))):
         with pytest.raises((RuntimeError, IndexError, ValueError)):
             call()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_ignored_rows_with_non_finite_logits(dtype, label_smoothing, reduction):
+    """torch backpropagates through log_softmax even on ignored rows: 0 - p * 0 is nan where
+    the row holds nan or +inf or is all -inf, and 0 elsewhere (found by tests/fuzz_api.py)."""
+    inf, nan = np.inf, np.nan
+    x = np.array([[nan, 0.0, 1.0], [inf, 0.0, 1.0], [-inf, -inf, -inf], [-inf, 2.0, 1.0],
+                  [0.5, 0.0, 1.0]], dtype=dtype)
+    target = np.array([-100, -100, -100, -100, 2])
+    check_against_torch("cross_entropy", x, target, reduction, dtype,
+                        label_smoothing=label_smoothing)
+
+
+def test_cross_entropy_subnormal_total_weight_follows_torch_order():
+    """'mean' with a subnormal total weight: torch forms -(1/total) first (inf), then the
+    weight times it (found by tests/fuzz_api.py); the same nan/inf pattern, not a rescue."""
+    x = np.zeros((2, 5))
+    weight = np.array([0, 0, 0, 5e-320, 0])
+    check_against_torch("cross_entropy", x, np.array([0, 3]), "mean", np.float64, weight=weight)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_exact_zero_times_infinite_weight(reduction):
+    """(1 - t) x - lw log_sigmoid(x) is exactly 0 here, so an infinite weight gives nan, as in
+    torch; a fused multiply-add would leave a residue and give inf (found by fuzzing)."""
+    x = np.array([-1e150, 0.5])
+    target = np.array([-2.0, 1.0])
+    check_against_torch("binary_cross_entropy_with_logits", x, target, reduction, np.float64,
+                        weight=np.array([np.inf, 1.0]), pos_weight=np.array([0.0, 2.0]))
