@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from fastbp._activations import Activation
-from fastbp._losses import Reduction
+from fastbp._losses import ElementwiseLoss, Reduction
 
 FLOAT32 = np.dtype(np.float32)
 FLOAT64 = np.dtype(np.float64)
@@ -372,6 +372,21 @@ def unit_interval(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name}: expected values in [0, 1], got {found}")
 
 
+def elementwise_loss_weights(loss: int, target: np.ndarray, weight, pos_weight, shape: tuple,
+                             dtype):
+    """What an elementwise loss checks after its input and target shapes (and, for BCE, its
+    input's values): BCE's target in [0, 1], then ``weight`` and ``pos_weight`` (None for
+    the losses without them), returned as :func:`periodic_weight` pairs (values, period).
+
+    ``loss`` is an ElementwiseLoss code.  (Net.train_step checks the input of BCE, the
+    Net's output, after these: only the order of the messages depends on it.)
+    """
+    if loss == ElementwiseLoss.BINARY_CROSS_ENTROPY:
+        unit_interval(target, "target")
+    return (periodic_weight(weight, "weight", shape, dtype),
+            periodic_weight(pos_weight, "pos_weight", shape, dtype))
+
+
 def class_indices(target, n_rows: int, n_classes: int, ignore_index: int) -> np.ndarray:
     """Class-index targets (N,) of any integer dtype, as int64, each in [0, C) or equal to
     ignore_index (torch raises IndexError "Target 3 is out of bounds"; fastbp a ValueError)."""
@@ -449,16 +464,6 @@ def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:
         raise ValueError(f"{name}: expected shape (N, {in_features}), got {shape_str(x.shape)}")
     check_blas_dims(x, name)
     return x
-
-
-def step_target(target, output_shape, dtype) -> np.ndarray:
-    """train_step's target for an elementwise loss: what the loss class itself would accept
-    (converted to the Net's dtype, the shape of the Net's output, the loss's own message)."""
-    target = as_float_array(target, "target", dtype)
-    if target.shape != tuple(output_shape):
-        raise ValueError(f"target: expected the shape of input {shape_str(output_shape)}, "
-                         f"got {shape_str(target.shape)}")
-    return target
 
 
 def net_layers(layers, layer_type) -> tuple:
