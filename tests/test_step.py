@@ -675,3 +675,19 @@ def test_loss_weight_that_views_the_published_loss_gradient(rng):
         a = fused.train_step(x, t, weighted_f, opt_f)
         assert a == manual_step(manual, x, t, weighted_m, opt_m)
         assert_same_state(fused, manual)
+
+
+def test_bce_target_that_is_a_gradient_is_read_as_the_five_calls_read_it(rng):
+    # The five calls zero the gradients first: a gradient passed as BCE's target is a valid
+    # target of zeros then, whatever values outside [0, 1] it held before the step.
+    fused, manual = twin_nets("2-2-2 sigmoid", np.float64)
+    opt_f, opt_m = SGD(fused, lr=0.5), SGD(manual, lr=0.5)
+    x, t = rng.standard_normal((2, 2)), np.ones((2, 2))  # gradients below 0
+    for _ in range(3):
+        fused.train_step(x, t, BCELoss(), opt_f)
+        manual_step(manual, x, t, BCELoss(), opt_m)
+        t_f, t_m = fused[1].grad_weight, manual[1].grad_weight  # (2, 2): a batch of 2
+        assert (t_f < 0).any() or (t_f > 1).any()  # not a valid target before the zeroing
+        a = fused.train_step(x, t_f, BCELoss(), opt_f)
+        assert a == manual_step(manual, x, t_m, BCELoss(), opt_m)
+        assert_same_state(fused, manual)

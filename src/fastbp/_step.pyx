@@ -310,13 +310,15 @@ cdef class TrainStep:
         given_x = x
         if not is_ready(x, self.typenum, -1, self.slots[0].I):
             x = v.layer_input(x, "x", self.slots[0].I, self.dtype)
+        # (before anything reads their values: a target validated from memory that the
+        # public calls zero first could raise what they would not)
+        if (self.meets_step_memory(x) or self.meets_step_memory(target)
+                or (given_x is not x and self.meets_step_memory(given_x))):
+            return None
         cdef Py_ssize_t N = cnp.PyArray_DIMS(<cnp.ndarray>x)[0]
         self.ensure_workspaces(N)
         loss.reduction = code
         self.prepare_loss(kind, loss_fn, target, x, &loss)
-        if (self.meets_step_memory(x) or self.meets_step_memory(target)
-                or (given_x is not x and self.meets_step_memory(given_x))):
-            return None
         for a in self.loss_arrays:
             if self.meets_step_memory(a):
                 return None
@@ -377,7 +379,9 @@ cdef class TrainStep:
         copy, each layer's output, the loss gradient), or a gradient, which the public
         calls zero before they read anything.  The caller may pass such an array (say
         loss_fn.backward() as the next target); the unfused path then runs, whose order of
-        reads and writes is the public one by definition."""
+        reads and writes is the public one by definition.  (Checked against the workspaces
+        as they are: for a new batch size, new ones will be written instead, and the check
+        was merely cautious.)"""
         if not cnp.PyArray_Check(a):
             return False
         cdef cnp.ndarray arr = <cnp.ndarray>a
