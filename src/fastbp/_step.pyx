@@ -318,24 +318,26 @@ cdef class TrainStep:
         cdef Py_ssize_t N = cnp.PyArray_DIMS(<cnp.ndarray>x)[0]
         self.ensure_workspaces(N)
         loss.reduction = code
-        self.prepare_loss(kind, loss_fn, target, x, &loss)
-        for a in self.loss_arrays:
-            if self.meets_step_memory(a):
-                return None
         cdef int parts = WHOLE_STEP
-        if loss.kind == BINARY_CROSS_ENTROPY:
-            # BCELoss checks its input, the Net's output, before it computes anything
-            self.run_parts(FORWARD, x, N, &loss, &sgd)
-            self.publish_forward()
-            v.unit_interval(self.outputs[self.n_layers - 1], "input")
-            parts = LOSS_BACKWARD_UPDATE
-        self.read_sgd(optimizer, &sgd)
-        value = self.run_parts(parts, x, N, &loss, &sgd)
+        try:
+            self.prepare_loss(kind, loss_fn, target, x, &loss)
+            for a in self.loss_arrays:
+                if self.meets_step_memory(a):
+                    return None
+            if loss.kind == BINARY_CROSS_ENTROPY:
+                # BCELoss checks its input, the Net's output, before it computes anything
+                self.run_parts(FORWARD, x, N, &loss, &sgd)
+                self.publish_forward()
+                v.unit_interval(self.outputs[self.n_layers - 1], "input")
+                parts = LOSS_BACKWARD_UPDATE
+            self.read_sgd(optimizer, &sgd)
+            value = self.run_parts(parts, x, N, &loss, &sgd)
+        finally:
+            self.loss_arrays = ()  # the caller's arrays are not kept beyond the call
         # what the unfused step leaves behind: each Layer's last input and output, and
         # the gradient loss_fn.backward() returns
         self.publish_forward()
         loss_fn._grad = self.grad_outputs[self.n_layers - 1]
-        self.loss_arrays = ()
         return value
 
     cdef double run_parts(self, int parts, cnp.ndarray x, Py_ssize_t N, const LossArgs* loss,
