@@ -9,7 +9,8 @@ All float32, 1 thread everywhere (threadpoolctl caps both OpenBLAS copies; torch
 set_num_threads(1)).  Each repeat times a loop of calls sized to take --seconds; the
 table gives the per-step min and median over the repeats, the implementations
 interleaved repeat by repeat so a busy machine slows them alike, and each one's speed
-relative to torch measured in this run (torch time / its time: > 1 is faster than torch).
+relative to torch and to the NumPy step measured in this run (their time / its time: > 1
+is faster).
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left as the environment sets them (printed).
 The NumPy baseline is the same step written plainly in NumPy, in float32.
 """
@@ -26,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastbp
-from fastbp import SGD, Layer, MSELoss, Net
+from fastbp import SGD, CrossEntropyLoss, Layer, MSELoss, Net
 
 try:
     import torch
@@ -112,6 +113,15 @@ def torch_stepper(net, loss_fn, lr, momentum, x, target):
     return step
 
 
+def compiled_only(net):
+    """Make net.train_step fail rather than time the unfused five calls."""
+    def unfused(*args):
+        raise RuntimeError("train_step fell back to the unfused path; the benchmark times "
+                           "the compiled one")
+    net._unfused_train_step = unfused
+    return net
+
+
 # --- timing ----------------------------------------------------------------------------------
 
 def per_call_times(steps: dict, repeats: int, seconds: float) -> dict:
@@ -139,15 +149,22 @@ def fmt(seconds):
     return f"{seconds * 1e6:10.2f} µs" if seconds < 1e-3 else f"{seconds * 1e3:10.3f} ms"
 
 
+def speedup(base, ts):
+    """base time / this time, of the mins and of the medians: > 1 is faster than base."""
+    if base is None or base is ts:
+        return f"{'':>17}"
+    ratios = f"{min(base) / min(ts):.1f}x / {statistics.median(base) / statistics.median(ts):.1f}x"
+    return f"{ratios:>17}"
+
+
 def report(title, times):
     print(f"\n{title}")
-    print(f"  {'':<22}{'min':>13}{'median':>14}   torch time / this (min / median); > 1 is faster")
-    base = times.get("torch eager")
+    print(f"  {'':<22}{'min':>13}{'median':>14}   {'vs torch':^17} {'vs NumPy':^17}"
+          "  (their time / this, min / median; > 1 is faster)")
+    torch_times, numpy_times = times.get("torch eager"), times.get("NumPy")
     for name, ts in times.items():
-        ratio = ""
-        if base is not None and name != "torch eager":
-            ratio = f"   {min(base) / min(ts):7.1f}x / {statistics.median(base) / statistics.median(ts):.1f}x"
-        print(f"  {name:<22}{fmt(min(ts))}  {fmt(statistics.median(ts))}{ratio}")
+        print(f"  {name:<22}{fmt(min(ts))}  {fmt(statistics.median(ts))}   "
+              f"{speedup(torch_times, ts)} {speedup(numpy_times, ts)}")
 
 
 def check_same_losses(steps):
@@ -169,6 +186,7 @@ def case_a(repeats, seconds):
     def make_steps():
         net = Net([Layer(2, 2, "sigmoid"), Layer(2, 2, "sigmoid")])
         net.load_state_dict(Net([hidden, output]).state_dict())
+        compiled_only(net)
         loss_fn, opt = MSELoss(), SGD(net, lr=0.1)
         layers = numpy_net(net)
         buffers = [(None, None) for _ in layers]  # no momentum
@@ -185,11 +203,6 @@ def case_a(repeats, seconds):
 
 
 def case_b(repeats, seconds):
-    cross_entropy = getattr(fastbp, "CrossEntropyLoss", None)
-    if cross_entropy is None:
-        print("\n(b) 784-256-256-10 ReLU, cross entropy, batch 128: needs fastbp.CrossEntropyLoss, "
-              "which this build does not have yet; skipped.")
-        return
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, 784)).astype(np.float32)
     labels = rng.integers(0, 10, 128)
@@ -197,7 +210,8 @@ def case_b(repeats, seconds):
     def make_steps():
         net = Net([Layer(784, 256, "relu", seed=1), Layer(256, 256, "relu", seed=2),
                    Layer(256, 10, seed=3)])
-        loss_fn, opt = cross_entropy(), SGD(net, lr=0.01, momentum=0.9)
+        compiled_only(net)
+        loss_fn, opt = CrossEntropyLoss(), SGD(net, lr=0.01, momentum=0.9)
         layers = numpy_net(net)
         buffers = [(np.zeros_like(w), np.zeros_like(b)) for w, b, _ in layers]
         steps = {"fastbp train_step": lambda: net.train_step(x, labels, loss_fn, opt),

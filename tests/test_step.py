@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from conftest import DTYPES, SGD_OPTIONS, layouts
 
-from fastbp import SGD, Layer, MSELoss, Net
+from fastbp import (SGD, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,
+                    Layer, MSELoss, Net, NLLLoss, SmoothL1Loss)
 
 ACTIVATIONS = [None, "sigmoid", "relu", "tanh", "softmax", "log_softmax"]
 
@@ -19,6 +20,9 @@ ARCHITECTURES = {
     "relu-tanh-softmax": ([5, 16, 8, 4], ["relu", "tanh", "softmax"], [True, False, True]),
     "wide tanh-log_softmax": ([40, 64, 10], ["tanh", "log_softmax"], [False, True]),
     "every activation": ([6, 7, 8, 9, 10, 11, 5], ACTIVATIONS, [True] * 6),
+    # logits out, for the losses that take any real output
+    "relu logits": ([6, 32, 5], ["relu", None], [True, True]),
+    "tiny tanh logits": ([2, 3, 3], ["tanh", None], [True, False]),
 }
 
 def make_net(architecture, dtype, seed=0):
@@ -301,4 +305,389 @@ def test_arrays_the_step_published_may_be_passed_back_in(rng):
         output = fused[1]._y  # the last layer's cached output, also a workspace
         values = output.copy()
         assert fused.train_step(output, output, loss_f, opt_f) == manual_step(manual, values, values, loss_m, opt_m)
+        assert_same_state(fused, manual)
+
+
+# --- every loss class -------------------------------------------------------------------
+
+def spread(rng, n, c, dtype):
+    """Regression targets about as far from the outputs as beta/delta: both branches."""
+    return rng.standard_normal((n, c)).astype(dtype)
+
+
+def unit(rng, n, c, dtype):
+    """Values in [0, 1]: BCE's targets, and any loss's."""
+    return rng.random((n, c)).astype(dtype)
+
+
+def indices(rng, n, c, dtype):
+    return rng.integers(0, c, n)
+
+
+def probabilities(rng, n, c, dtype):
+    return rng.dirichlet(np.ones(c), n).astype(dtype)
+
+
+ANY_OUTPUT = ["relu logits", "tiny tanh logits"]
+PROBABILITY_OUTPUT = ["2-2-2 sigmoid", "relu-tanh-softmax"]  # for BCELoss
+LOG_PROBABILITY_OUTPUT = ["wide tanh-log_softmax", "every activation"]  # for NLLLoss
+
+
+def class_weight(c):
+    return np.linspace(0.5, 2.0, c)
+
+
+# name: (loss for (reduction, number of classes/outputs), target maker, architectures)
+LOSS_CASES = {
+    "L1Loss": (lambda r, c: L1Loss(r), spread, ANY_OUTPUT),
+    "MSELoss": (lambda r, c: MSELoss(r), spread, ANY_OUTPUT),
+    "SmoothL1Loss(beta=0.5)": (lambda r, c: SmoothL1Loss(r, beta=0.5), spread, ANY_OUTPUT),
+    "SmoothL1Loss(beta=0)": (lambda r, c: SmoothL1Loss(r, beta=0.0), spread, ANY_OUTPUT),
+    "HuberLoss(delta=0.7)": (lambda r, c: HuberLoss(r, delta=0.7), spread, ANY_OUTPUT),
+    "CrossEntropyLoss": (lambda r, c: CrossEntropyLoss(reduction=r), indices, ANY_OUTPUT),
+    "CrossEntropyLoss(weight, ignore_index, label_smoothing)": (
+        lambda r, c: CrossEntropyLoss(class_weight(c), ignore_index=1, reduction=r,
+                                      label_smoothing=0.2), indices, ANY_OUTPUT),
+    "CrossEntropyLoss(probabilities)": (
+        lambda r, c: CrossEntropyLoss(reduction=r), probabilities, ANY_OUTPUT),
+    "CrossEntropyLoss(probabilities, weight, label_smoothing)": (
+        lambda r, c: CrossEntropyLoss(class_weight(c), reduction=r, label_smoothing=0.1),
+        probabilities, ANY_OUTPUT),
+    "NLLLoss": (lambda r, c: NLLLoss(reduction=r), indices, LOG_PROBABILITY_OUTPUT),
+    "NLLLoss(weight, ignore_index)": (
+        lambda r, c: NLLLoss(class_weight(c), ignore_index=0, reduction=r), indices,
+        LOG_PROBABILITY_OUTPUT),
+    "BCELoss": (lambda r, c: BCELoss(reduction=r), unit, PROBABILITY_OUTPUT),
+    "BCELoss(weight (C,))": (lambda r, c: BCELoss(class_weight(c), reduction=r), unit,
+                             PROBABILITY_OUTPUT),
+    "BCELoss(weight (1, 1))": (lambda r, c: BCELoss(np.array([[0.25]]), reduction=r), unit,
+                               PROBABILITY_OUTPUT),
+    "BCEWithLogitsLoss": (lambda r, c: BCEWithLogitsLoss(reduction=r), unit, ANY_OUTPUT),
+    "BCEWithLogitsLoss(weight, pos_weight)": (
+        lambda r, c: BCEWithLogitsLoss(np.array([[2.0]]), reduction=r,
+                                       pos_weight=class_weight(c)), unit, ANY_OUTPUT),
+}
+
+# 20 steps: (batch size, fused or the five calls), the batch size changing (to 0 once: nan
+# for 'mean', as torch) and manual steps mixed in, on the same net and optimizer.
+SCHEDULE = [(7, True), (7, True), (1, True), (7, False), (64, True), (64, True), (0, True),
+            (3, False), (3, True), (1, False), (5, True), (5, True), (64, False), (64, True),
+            (2, True), (2, True), (9, False), (9, True), (7, True), (7, True)]
+
+
+def same_loss(a, b):
+    return a == b or (np.isnan(a) and np.isnan(b))
+
+
+def fused_only(*args):
+    raise AssertionError("train_step took the unfused path")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("case", LOSS_CASES)
+def test_every_loss_equals_the_five_calls(rng, dtype, reduction, case):
+    make_loss, make_target, architectures = LOSS_CASES[case]
+    for architecture in architectures:
+        fused, manual = twin_nets(architecture, dtype)
+        fused._unfused_train_step = fused_only  # every train_step here is the compiled one
+        options = {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}
+        opt_f, opt_m = SGD(fused, **options), SGD(manual, **options)
+        loss_f = make_loss(reduction, fused.out_features)
+        loss_m = make_loss(reduction, fused.out_features)
+        for n, use_fused in SCHEDULE:
+            x = rng.standard_normal((n, fused.in_features)).astype(dtype)
+            t = make_target(rng, n, fused.out_features, dtype)
+            if use_fused:
+                a = fused.train_step(x, t, loss_f, opt_f)
+            else:
+                a = manual_step(fused, x, t, loss_f, opt_f)
+            b = manual_step(manual, x, t, loss_m, opt_m)
+            assert type(a) is float and same_loss(a, b), (n, a, b)
+            assert_same_state(fused, manual, opt_f, opt_m)
+        np.testing.assert_array_equal(loss_f.backward(), loss_m.backward())
+        gy = rng.standard_normal((7, fused.out_features)).astype(dtype)
+        np.testing.assert_array_equal(fused.backward(gy), manual.backward(gy))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_class_targets_and_weights_converted_as_the_public_calls_do(rng, dtype):
+    fused, manual = twin_nets("relu logits", dtype)
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    labels = rng.integers(0, 5, 6)
+    q = probabilities(rng, 6, 5, np.float64)
+    targets = ([labels.astype(t) for t in (np.int8, np.uint8, np.int32, np.uint64)]
+               + list(layouts(labels).values()) + [labels.tolist()]
+               + list(layouts(q).values()) + [q.astype(np.float16), q.tolist()])
+    for weight in [None, class_weight(5), class_weight(5).astype(np.float32).tolist()]:
+        for t in targets:
+            x = rng.standard_normal((6, 6))  # float64 into a Net of either dtype
+            before = np.array(t, copy=True)
+            a = fused.train_step(x, t, CrossEntropyLoss(weight), opt_f)
+            b = manual_step(manual, x, t, CrossEntropyLoss(weight), opt_m)
+            assert a == b
+            assert_same_state(fused, manual)
+            np.testing.assert_array_equal(t, before)  # the caller's target is untouched
+
+
+def test_loss_options_changed_between_steps_are_read_again(rng):
+    fused, manual = twin_nets("relu logits", np.float64)
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    loss_f, loss_m = CrossEntropyLoss(class_weight(5)), CrossEntropyLoss(class_weight(5))
+    for step in range(4):
+        for loss_fn in (loss_f, loss_m):
+            loss_fn.label_smoothing = 0.1 * step
+            loss_fn.weight *= 1.5  # in place: the array is read at each call
+        x, t = rng.standard_normal((4, 6)), rng.integers(0, 5, 4)
+        assert fused.train_step(x, t, loss_f, opt_f) == manual_step(manual, x, t, loss_m, opt_m)
+        assert_same_state(fused, manual)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+def raised(step):
+    """(type, message) of what step() raises."""
+    with pytest.raises((ValueError, TypeError)) as info:
+        step()
+    return type(info.value), str(info.value)
+
+
+def snapshot(net, loss_fn, opt):
+    """Everything a step may change: parameters, gradients, momentum buffers, the Layers'
+    forward caches and what loss_fn.backward() returns (values and identities)."""
+    return ([(p.copy(), g.copy()) for p, g in net.parameters()],
+            [None if b is None else b.copy() for b in opt._buffers],
+            [(layer._x, layer._y, layer._x.copy(), layer._y.copy()) for layer in net],
+            (loss_fn._grad, loss_fn._grad.copy()))
+
+
+def assert_unchanged(net, loss_fn, opt, before):
+    params, buffers, caches, (grad, grad_values) = before
+    for (p, g), (bp, bg) in zip(net.parameters(), params):
+        np.testing.assert_array_equal(p, bp)
+        np.testing.assert_array_equal(g, bg)
+    for b, bb in zip(opt._buffers, buffers):
+        np.testing.assert_array_equal(b, bb)
+    for layer, (x, y, x_values, y_values) in zip(net, caches):
+        assert layer._x is x and layer._y is y
+        np.testing.assert_array_equal(x, x_values)
+        np.testing.assert_array_equal(y, y_values)
+    assert loss_fn._grad is grad
+    np.testing.assert_array_equal(grad, grad_values)
+
+
+def bad_weight(c):
+    return np.ones(c + 1)
+
+
+# name: (architecture, loss maker (number of outputs), valid target, invalid target); the
+# loss options may themselves be what is wrong.
+ERROR_CASES = {
+    "class index out of range": ("relu logits", lambda c: CrossEntropyLoss(), indices,
+                                 lambda n, c: np.full(n, c)),
+    "negative class index": ("wide tanh-log_softmax", lambda c: NLLLoss(ignore_index=3),
+                             indices, lambda n, c: np.full(n, -1)),
+    "class indices of the wrong shape": ("relu logits", lambda c: CrossEntropyLoss(), indices,
+                                         lambda n, c: np.zeros((n, 1), np.int64)),
+    "probabilities of the wrong shape": ("relu logits", lambda c: CrossEntropyLoss(),
+                                         probabilities, lambda n, c: np.zeros((n, c + 1))),
+    "probabilities with a non-negative ignore_index": (
+        "relu logits", lambda c: CrossEntropyLoss(ignore_index=0), indices,
+        lambda n, c: np.zeros((n, c))),
+    "float target for NLLLoss": ("wide tanh-log_softmax", lambda c: NLLLoss(), indices,
+                                 lambda n, c: np.zeros(n)),
+    "class weight of the wrong shape": ("relu logits", lambda c: CrossEntropyLoss(bad_weight(c)),
+                                        indices, indices),
+    "elementwise target of the wrong shape": ("relu logits", lambda c: HuberLoss(), spread,
+                                              lambda n, c: np.zeros((n, c + 1))),
+    "complex target": ("relu logits", lambda c: L1Loss(), spread,
+                       lambda n, c: np.zeros((n, c), complex)),
+    "BCE target outside [0, 1]": ("2-2-2 sigmoid", lambda c: BCELoss(), unit,
+                                  lambda n, c: np.full((n, c), 1.5)),
+    "BCE target nan": ("2-2-2 sigmoid", lambda c: BCELoss(), unit,
+                       lambda n, c: np.full((n, c), np.nan)),
+    "BCE weight of the wrong shape": ("2-2-2 sigmoid", lambda c: BCELoss(bad_weight(c)), unit,
+                                      unit),
+    "pos_weight of the wrong shape": (
+        "relu logits", lambda c: BCEWithLogitsLoss(pos_weight=bad_weight(c)), unit, unit),
+}
+
+
+def invalid_option(loss_fn, name, value):
+    setattr(loss_fn, name, value)  # after construction, which validated the first value
+    return loss_fn
+
+
+ERROR_CASES.update({
+    "beta set below 0": ("relu logits", lambda c: invalid_option(SmoothL1Loss(), "beta", -1.0),
+                         spread, spread),
+    "label_smoothing set above 1": (
+        "relu logits", lambda c: invalid_option(CrossEntropyLoss(), "label_smoothing", 2.0),
+        indices, indices),
+})
+
+
+@pytest.mark.parametrize("case", ERROR_CASES)
+def test_invalid_target_raises_what_the_loss_raises_and_changes_nothing(rng, case):
+    architecture, make_loss, valid, invalid = ERROR_CASES[case]
+    fused, manual = twin_nets(architecture, np.float32)
+    c = fused.out_features
+    loss_f, loss_m = make_loss(c), make_loss(c)
+    opt_f, opt_m = SGD(fused, lr=0.1, momentum=0.9), SGD(manual, lr=0.1, momentum=0.9)
+    x, t = rng.standard_normal((4, fused.in_features)), valid(rng, 4, c, np.float32)
+    if valid is not invalid:  # a first step, so that there are caches and buffers to keep
+        fused.train_step(x, t, loss_f, opt_f)
+    else:  # the loss itself is invalid: the first step with another one
+        fused.train_step(x, np.zeros((4, c)), MSELoss(), opt_f)
+        loss_f._grad = np.zeros(1)
+    before = snapshot(fused, loss_f, opt_f)
+    bad = invalid(4, c) if valid is not invalid else t
+    expected = raised(lambda: manual_step(manual, x, bad, loss_m, opt_m))
+    assert raised(lambda: fused.train_step(x, bad, loss_f, opt_f)) == expected
+    assert_unchanged(fused, loss_f, opt_f, before)
+
+
+def bce_nets(dtype, bias):
+    """Twin Nets whose outputs are all close to ``bias`` (the last layer's weights start at
+    0), so a bias outside [0, 1] makes BCELoss refuse its input."""
+    nets = twin_nets("relu logits", dtype)
+    for net in nets:
+        net[1].weight = np.zeros((5, 32))
+        net[1].bias = np.full(5, bias)
+    return nets
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bce_input_outside_unit_interval_raises_as_bceloss_does(rng, dtype):
+    fused, manual = bce_nets(dtype, 0.5)
+    opt_f, opt_m = SGD(fused, lr=0.1, momentum=0.9), SGD(manual, lr=0.1, momentum=0.9)
+    loss_f, loss_m = BCELoss(), BCELoss()
+    x, t = rng.standard_normal((6, 6)).astype(dtype), unit(rng, 6, 5, dtype)
+    assert fused.train_step(x, t, loss_f, opt_f) == manual_step(manual, x, t, loss_m, opt_m)
+    params, buffers, _, (grad, grad_values) = snapshot(fused, loss_f, opt_f)
+    for net in (fused, manual):
+        net[1].bias = np.full(5, 3.0)
+    params[-1] = (fused[1].bias.copy(), params[-1][1])
+    x5, t5 = x[:5], t[:5]  # another batch size: new workspaces, which the Layers must now hold
+    expected = raised(lambda: manual_step(manual, x5, t5, loss_m, opt_m))
+    assert expected[0] is ValueError and expected[1].startswith("input: expected values in [0, 1]")
+    assert raised(lambda: fused.train_step(x5, t5, loss_f, opt_f)) == expected
+    # parameters, momentum buffers and loss_fn.backward() unchanged; so are the gradients,
+    # which the five calls zero; the Layers hold this forward, as after the five calls
+    for (p, g), (bp, bg) in zip(fused.parameters(), params):
+        np.testing.assert_array_equal(p, bp)
+        np.testing.assert_array_equal(g, bg)
+    assert fused[1].grad_bias.any()  # not zeroed
+    for b, bb in zip(opt_f._buffers, buffers):
+        np.testing.assert_array_equal(b, bb)
+    assert loss_f._grad is grad
+    np.testing.assert_array_equal(grad, grad_values)
+    for a, b in zip(fused, manual):
+        np.testing.assert_array_equal(a._x, b._x)
+        np.testing.assert_array_equal(a._y, b._y)
+    for _, g in manual.parameters():
+        assert not g.any()
+    # and training goes on alike
+    for net in (fused, manual):
+        net[1].bias = np.full(5, 0.5)
+    for _ in range(3):
+        assert fused.train_step(x, t, loss_f, opt_f) == manual_step(manual, x, t, loss_m, opt_m)
+        assert_same_state(fused, manual, opt_f, opt_m)
+
+
+def test_bce_input_error_on_the_first_step_makes_no_momentum_buffers(rng):
+    fused, _ = bce_nets(np.float64, -0.5)
+    opt = SGD(fused, lr=0.1, momentum=0.9)
+    x, t = rng.standard_normal((6, 6)), unit(rng, 6, 5, np.float64)
+    with pytest.raises(ValueError, match=r"input: expected values in \[0, 1\]"):
+        fused.train_step(x, t, BCELoss(), opt)
+    assert opt._buffers == [None] * len(fused.parameters())
+    for _, g in fused.parameters():
+        assert not g.any()  # zeros, as built
+
+
+@pytest.mark.parametrize("bias", [3.0, 0.5])
+@pytest.mark.parametrize("target_fault", ["outside [0, 1]", "weight of the wrong shape"])
+def test_bce_input_error_comes_before_the_target_value_errors(rng, bias, target_fault):
+    # BCELoss checks the target's shape, its input's values, then the target's values and
+    # the weight: the step must say what BCELoss says even when the target is refused first.
+    fused, manual = bce_nets(np.float32, bias)
+    x, t = rng.standard_normal((6, 6)), unit(rng, 6, 5, np.float32)
+    make = (lambda: BCELoss(bad_weight(5))) if target_fault != "outside [0, 1]" else BCELoss
+    bad_t = t + 2 if target_fault == "outside [0, 1]" else t
+    expected = raised(lambda: manual_step(manual, x, bad_t, make(), SGD(manual, lr=0.1)))
+    assert expected[1].startswith("input: " if bias == 3.0 else "target: " if
+                                  target_fault == "outside [0, 1]" else "weight: ")
+    params = [(p.copy(), g.copy()) for p, g in fused.parameters()]
+    assert raised(lambda: fused.train_step(x, bad_t, make(), SGD(fused, lr=0.1))) == expected
+    for (p, g), (bp, bg) in zip(fused.parameters(), params):
+        np.testing.assert_array_equal(p, bp)
+        np.testing.assert_array_equal(g, bg)
+    for layer in fused:
+        assert layer._x is None  # nothing cached: the target was refused before the forward
+
+
+def test_bce_nan_output_is_refused_as_bceloss_refuses_it(rng):
+    fused, manual = twin_nets("2-2-2 sigmoid", np.float64)
+    x, t = np.array([[np.nan, 0.0]]), np.array([[0.5, 0.5]])
+    expected = raised(lambda: manual_step(manual, x, t, BCELoss(), SGD(manual, lr=0.1)))
+    assert expected == (ValueError, "input: expected values in [0, 1], got nan")
+    assert raised(lambda: fused.train_step(x, t, BCELoss(), SGD(fused, lr=0.1))) == expected
+
+
+# --- inputs that share memory with the step's -------------------------------------------
+
+def test_input_that_is_a_gradient_takes_the_unfused_path(rng):
+    # The five calls zero the gradients before they read x: a gradient passed as x is read
+    # as zeros.  (layer 0's grad_weight is (32, 6): a batch of 32 inputs.)
+    fused, manual = twin_nets("relu logits", np.float64)
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    x, t = rng.standard_normal((32, 6)), rng.integers(0, 5, 32)
+    fused.train_step(x, t, CrossEntropyLoss(), opt_f)
+    manual_step(manual, x, t, CrossEntropyLoss(), opt_m)
+    for _ in range(3):
+        gx_f, gx_m = fused[0].grad_weight, manual[0].grad_weight
+        assert fused._step.run(gx_f, t, CrossEntropyLoss(), opt_f) is None
+        a = fused.train_step(gx_f, t, CrossEntropyLoss(), opt_f)
+        assert a == manual_step(manual, gx_m, t, CrossEntropyLoss(), opt_m)
+        assert_same_state(fused, manual)
+        # a view with negative strides, which needs converting, too
+        gx_f, gx_m = fused[0].grad_weight[::-1], manual[0].grad_weight[::-1]
+        assert fused._step.run(gx_f, t, CrossEntropyLoss(), opt_f) is None
+        a = fused.train_step(gx_f, t, CrossEntropyLoss(), opt_f)
+        assert a == manual_step(manual, gx_m, t, CrossEntropyLoss(), opt_m)
+        assert_same_state(fused, manual)
+
+
+def test_loss_weight_that_views_the_published_loss_gradient(rng):
+    # The kernel writes the loss gradient while it reads the weight: such a weight must
+    # not be read from the workspace it overwrites.
+    fused, manual = twin_nets("relu logits", np.float64)
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    loss_f, loss_m = CrossEntropyLoss(), CrossEntropyLoss()
+    x, t = rng.standard_normal((4, 6)), rng.integers(0, 5, 4)
+    fused.train_step(x, t, loss_f, opt_f)
+    manual_step(manual, x, t, loss_m, opt_m)
+    weighted_f = CrossEntropyLoss(loss_f.backward()[0])  # a view of the step's workspace
+    weighted_m = CrossEntropyLoss(loss_m.backward()[0].copy())
+    assert fused._step.run(x, t, weighted_f, opt_f) is None
+    for _ in range(3):
+        a = fused.train_step(x, t, weighted_f, opt_f)
+        assert a == manual_step(manual, x, t, weighted_m, opt_m)
+        assert_same_state(fused, manual)
+
+
+def test_bce_target_that_is_a_gradient_is_read_as_the_five_calls_read_it(rng):
+    # The five calls zero the gradients first: a gradient passed as BCE's target is a valid
+    # target of zeros then, whatever values outside [0, 1] it held before the step.
+    fused, manual = twin_nets("2-2-2 sigmoid", np.float64)
+    opt_f, opt_m = SGD(fused, lr=0.5), SGD(manual, lr=0.5)
+    x, t = rng.standard_normal((2, 2)), np.ones((2, 2))  # gradients below 0
+    for _ in range(3):
+        fused.train_step(x, t, BCELoss(), opt_f)
+        manual_step(manual, x, t, BCELoss(), opt_m)
+        t_f, t_m = fused[1].grad_weight, manual[1].grad_weight  # (2, 2): a batch of 2
+        assert (t_f < 0).any() or (t_f > 1).any()  # not a valid target before the zeroing
+        a = fused.train_step(x, t_f, BCELoss(), opt_f)
+        assert a == manual_step(manual, x, t_m, BCELoss(), opt_m)
         assert_same_state(fused, manual)

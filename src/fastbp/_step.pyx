@@ -5,28 +5,38 @@ Its loss and the parameters after it are bit-identical to the five public calls
 optimizer.step()``) because it runs the very kernels those calls run -- memset for
 zero_grad, ``dense_forward``/``dense_backward``, ``activation_forward``/``activation_backward``,
 the loss's ``*_value_grad``, ``sgd_update`` -- in the same order, with the same
-arguments, on buffers of the same sizes.  The size-based dispatch (plain loop or BLAS)
-lives inside those kernels, so both paths take the same branch.  What the fused step
-removes is the Python around them: validation of arrays that are already valid, and
-allocation (the workspaces persist between calls, sized for one batch size).
+arguments, on buffers of the same sizes.  (One exception to the order: the gradients are
+zeroed after the forward, which reads none of them, so that BCELoss's check of the Net's
+output can raise with the gradients untouched.)  The loss's arguments are prepared by the
+same ``_validate`` functions ``functional`` calls, so a bad target raises the same error,
+here before anything is changed.  The size-based dispatch (plain loop or BLAS) lives
+inside the kernels, so both paths take the same branch.  What the fused step removes is
+the Python around them: validation of arrays that are already valid, and allocation (the
+workspaces persist between calls, sized for one batch size).
 
-Shape letters: N batch, I in_features, O out_features.
+Shape letters: N batch, I in_features, O out_features (C, the classes, for the class losses).
 """
 
 cimport numpy as cnp
 from cython cimport floating
+from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
 from fastbp._activations cimport IDENTITY, activation_backward, activation_forward
 from fastbp._dense cimport dense_backward, dense_forward
-from fastbp._losses cimport REDUCTION_MEAN, REDUCTION_SUM, mse_loss_value_grad
+from fastbp._losses cimport (BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS,
+                             HUBER_LOSS, L1_LOSS, MSE_LOSS, REDUCTION_MEAN, REDUCTION_SUM,
+                             SMOOTH_L1_LOSS, cross_entropy_probs_value_grad,
+                             cross_entropy_value_grad, elementwise_loss_value_grad,
+                             nll_loss_value_grad)
 from fastbp._optim cimport sgd_update
 
 import numpy as np
 
 from fastbp import _validate as v
-from fastbp.losses import MSELoss
+from fastbp.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,
+                           MSELoss, NLLLoss, SmoothL1Loss)
 from fastbp.optim import SGD
 
 cnp.import_array()
@@ -35,39 +45,72 @@ cdef Py_ssize_t MAX_DIM = v.MAX_DIM  # BLAS's 32-bit dimensions
 
 
 # --- losses -------------------------------------------------------------------------------
-# Adding a loss to the fused step: a code below, its class in FUSED_LOSSES, a case in
-# loss_value_grad calling that loss's C-level kernel, and in TrainStep.prepare_loss the
-# target as that kernel reads it (class indices for cross entropy) and the loss's options
-# (new LossArgs fields: weight, ignore_index, label_smoothing, beta, ...).
+# Adding a loss to the fused step: its class in FUSED_LOSSES with a code (an ElementwiseLoss
+# code for an elementwise loss: it then runs through elementwise_loss_value_grad, as
+# functional does), a case in loss_value_grad calling the loss's C-level kernel if it is
+# not elementwise, and a case in TrainStep.prepare_loss that reads the loss's options and
+# prepares its arguments with the _validate function that functional uses.
 
-cdef enum LossKind:
-    LOSS_MSE = 1
+# The class losses, numbered after the ElementwiseLoss codes
+cdef enum:
+    CROSS_ENTROPY = 100
+    CROSS_ENTROPY_PROBS = 101  # chosen per call, by the target (class probabilities)
+    NLL_LOSS = 102
 
 # Exact classes only: a subclass may compute something else, so it takes the unfused path.
-FUSED_LOSSES = {MSELoss: LOSS_MSE}
+cdef dict fused_losses = {L1Loss: L1_LOSS, MSELoss: MSE_LOSS, SmoothL1Loss: SMOOTH_L1_LOSS,
+                          HuberLoss: HUBER_LOSS, BCELoss: BINARY_CROSS_ENTROPY,
+                          BCEWithLogitsLoss: BINARY_CROSS_ENTROPY_WITH_LOGITS,
+                          CrossEntropyLoss: CROSS_ENTROPY, NLLLoss: NLL_LOSS}
 
 # reduction='none' makes the loss an array, which train_step returns as the unfused path does.
-FUSED_REDUCTIONS = {name: code for name, code in v.REDUCTIONS.items()
-                    if code in (REDUCTION_MEAN, REDUCTION_SUM)}
+cdef dict fused_reductions = {name: code for name, code in v.REDUCTIONS.items()
+                              if code in (REDUCTION_MEAN, REDUCTION_SUM)}
+
+# The same dicts for Python (C-level dicts make run's lookups direct)
+FUSED_LOSSES, FUSED_REDUCTIONS = fused_losses, fused_reductions
 
 
 cdef struct LossArgs:
-    int kind
+    # a loss kernel's arguments besides the Net's output and its gradient, as functional
+    # prepares them
+    int kind                     # a code of FUSED_LOSSES, or CROSS_ENTROPY_PROBS
     int reduction
-    const void* target  # float (N, O) for elementwise losses
+    const void* target           # floats (N, O), or int64 class indices (N,)
+    const void* weight           # NULL or floats: periodic (elementwise losses), (C,) (class)
+    Py_ssize_t weight_period
+    const void* pos_weight       # NULL or periodic floats (BCEWithLogitsLoss)
+    Py_ssize_t pos_weight_period
+    double param                 # beta (SmoothL1Loss), delta (HuberLoss)
+    int64_t ignore_index
+    double label_smoothing
 
 
 cdef floating loss_value_grad(const LossArgs* loss, const floating* out_no, floating* grad_no,
                               Py_ssize_t N, Py_ssize_t O) noexcept nogil:
-    """value = loss(out, target); grad = d value / d out -- the loss class's own kernel call.
+    """value = loss(out, target); grad = d value / d out -- the loss class's own kernel call
+    (its loss_fn(...) computes no per-element output for 'mean' and 'sum': NULL).
 
     IN out_no (N, O); OUT grad_no (N, O).
     """
-    if loss.kind == LOSS_MSE:
-        # MSELoss -> functional.mse_loss_and_grad -> _losses.mse_loss: no per-element output
-        return mse_loss_value_grad(out_no, <const floating*>loss.target, NULL, grad_no,
-                                   N * O, loss.reduction)
-    return 0  # unreachable: TrainStep.run passes only kinds from FUSED_LOSSES
+    cdef const floating* weight = <const floating*>loss.weight
+    if loss.kind == CROSS_ENTROPY:  # CrossEntropyLoss -> _losses.cross_entropy
+        return cross_entropy_value_grad(out_no, <const int64_t*>loss.target, NULL, grad_no, N,
+                                        O, loss.reduction, weight, loss.ignore_index,
+                                        loss.label_smoothing)
+    if loss.kind == CROSS_ENTROPY_PROBS:  # CrossEntropyLoss -> _losses.cross_entropy_probs
+        return cross_entropy_probs_value_grad(out_no, <const floating*>loss.target, NULL,
+                                              grad_no, N, O, loss.reduction, weight,
+                                              loss.label_smoothing)
+    if loss.kind == NLL_LOSS:  # NLLLoss -> _losses.nll_loss
+        return nll_loss_value_grad(out_no, <const int64_t*>loss.target, NULL, grad_no, N, O,
+                                   loss.reduction, weight, loss.ignore_index)
+    # L1Loss, MSELoss, ... -> functional._elementwise -> _losses.elementwise_loss
+    return elementwise_loss_value_grad(loss.kind, out_no, <const floating*>loss.target, NULL,
+                                       grad_no, N * O, loss.reduction, loss.param, weight,
+                                       loss.weight_period,
+                                       <const floating*>loss.pos_weight,
+                                       loss.pos_weight_period)
 
 
 # --- the step -------------------------------------------------------------------------------
@@ -102,14 +145,23 @@ cdef struct SgdArgs:
     bint nesterov, maximize
 
 
-cdef floating fused_step(DenseSlot* layers, Py_ssize_t n_layers,
+# The parts of the step fused_step runs (bit flags): the forward alone comes first when the
+# loss checks the Net's output (BCELoss) before the rest may run.
+cdef enum:
+    FORWARD = 1
+    LOSS_BACKWARD_UPDATE = 2
+    WHOLE_STEP = 3
+
+
+cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
                          ParamSlot* params, Py_ssize_t n_params,
                          const floating* x_ni, Py_ssize_t N,
                          const LossArgs* loss, const SgdArgs* sgd) noexcept nogil:
-    """One training step; returns the loss value.
+    """The ``parts`` of one training step; returns the loss value (0 without the loss).
 
     Trusts: the slots point at live buffers of the sizes they state, for this N and
-    this dtype; x_ni is (N, layers[0].I); loss.target is what loss.kind reads.
+    this dtype; x_ni is (N, layers[0].I); loss's arrays are what loss.kind reads; none of
+    them meets a workspace or a gradient.
     IN x_ni; IN/OUT every parameter, gradient, momentum buffer and workspace.
     """
     cdef Py_ssize_t k
@@ -117,17 +169,20 @@ cdef floating fused_step(DenseSlot* layers, Py_ssize_t n_layers,
     cdef floating* grad
     cdef floating* grad_x
     cdef floating value
+    if parts & FORWARD:
+        # Net.forward: Layer.forward copies the caller's x, and backward reads that copy
+        memcpy(layers[0].x, x_ni, N * layers[0].I * sizeof(floating))
+        for k in range(n_layers):
+            L = &layers[k]
+            dense_forward(<floating*>L.x, <floating*>L.w, <floating*>L.b, <floating*>L.y,
+                          N, L.I, L.O)
+            if L.act != IDENTITY:  # Layer._forward applies its activation in place
+                activation_forward(L.act, <floating*>L.y, <floating*>L.y, N, L.O)
+    if not parts & LOSS_BACKWARD_UPDATE:
+        return 0
     # Net.zero_grad: Layer.zero_grad fills each gradient with +0.0 (all-zero bytes)
     for k in range(n_params):
         memset(params[k].g, 0, params[k].n * sizeof(floating))
-    # Net.forward: Layer.forward copies the caller's x, and backward reads that copy
-    memcpy(layers[0].x, x_ni, N * layers[0].I * sizeof(floating))
-    for k in range(n_layers):
-        L = &layers[k]
-        dense_forward(<floating*>L.x, <floating*>L.w, <floating*>L.b, <floating*>L.y,
-                      N, L.I, L.O)
-        if L.act != IDENTITY:  # Layer._forward applies its activation in place
-            activation_forward(L.act, <floating*>L.y, <floating*>L.y, N, L.O)
     # loss_fn(output, target), which also computes what loss_fn.backward() returns
     L = &layers[n_layers - 1]
     value = loss_value_grad(loss, <floating*>L.y, <floating*>L.gy, N, L.O)
@@ -154,9 +209,8 @@ cdef inline char* data(cnp.ndarray arr) noexcept:
     return <char*>cnp.PyArray_DATA(arr)
 
 
-cdef inline bint meets(const char* start, const char* end, const char* other,
-                       Py_ssize_t other_bytes) noexcept:
-    return start < other + other_bytes and other < end
+cdef inline const void* data_or_null(object arr) noexcept:
+    return NULL if arr is None else <const void*>data(<cnp.ndarray>arr)
 
 
 cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t cols) noexcept:
@@ -171,6 +225,11 @@ cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t col
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(arr)
     return (dims[1] == cols and (dims[0] == rows or (rows < 0 and dims[0] <= MAX_DIM))
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+cdef inline bint meets(const char* start, const char* end, const char* other,
+                       Py_ssize_t other_bytes) noexcept:
+    return start < other + other_bytes and other < end
 
 
 cdef class TrainStep:
@@ -196,6 +255,7 @@ cdef class TrainStep:
     cdef list inputs, outputs, grad_outputs  # per layer: x (N, I), y (N, O), gy (N, O)
     cdef list grad_preactivations  # per layer: gz (N, O), or gy itself for IDENTITY
     cdef object checked_optimizer, checked_params
+    cdef tuple loss_arrays    # what prepare_loss made for the loss kernel (see there)
 
     def __cinit__(self, layers):
         self.layers = tuple(layers)
@@ -206,6 +266,7 @@ cdef class TrainStep:
         self.typenum = cnp.NPY_DOUBLE if self.dtype == np.float64 else cnp.NPY_FLOAT
         self.itemsize = self.dtype.itemsize
         self.batch = -1
+        self.loss_arrays = ()
         self.slots = <DenseSlot*>calloc(self.n_layers, sizeof(DenseSlot))
         self.param_slots = <ParamSlot*>calloc(self.n_params, sizeof(ParamSlot))
         if self.slots == NULL or self.param_slots == NULL:
@@ -233,41 +294,71 @@ cdef class TrainStep:
         """The loss after one fused step on (x, target), or None if unsupported.
 
         Invalid x or target raise exactly as the unfused step would, before anything
-        is changed.
+        is changed (BCELoss's check of the Net's output: after the forward, which the
+        Layers' caches then hold, as on the unfused path).
         """
         cdef LossArgs loss
         cdef SgdArgs sgd
-        cdef double value
-        kind = FUSED_LOSSES.get(type(loss_fn))
-        reduction = loss_fn.reduction if kind is not None else None
-        if (kind is None or type(reduction) is not str or reduction not in FUSED_REDUCTIONS
-                or type(optimizer) is not SGD or not self.drives_these_parameters(optimizer)):
+        kind = fused_losses.get(type(loss_fn))
+        if kind is None:
             return None
-        cdef DenseSlot* last = &self.slots[self.n_layers - 1]
+        reduction = loss_fn.reduction
+        code = fused_reductions.get(reduction) if type(reduction) is str else None
+        if (code is None or type(optimizer) is not SGD
+                or not self.drives_these_parameters(optimizer)):
+            return None
+        given_x = x
         if not is_ready(x, self.typenum, -1, self.slots[0].I):
             x = v.layer_input(x, "x", self.slots[0].I, self.dtype)
+        # (before anything reads their values: a target validated from memory that the
+        # public calls zero first could raise what they would not)
+        if (self.meets_step_memory(x) or self.meets_step_memory(target)
+                or (given_x is not x and self.meets_step_memory(given_x))):
+            return None
         cdef Py_ssize_t N = cnp.PyArray_DIMS(<cnp.ndarray>x)[0]
-        if self.overlaps_published(x):
-            x = x.copy()
-        target = self.prepare_loss(kind, loss_fn, target, N, last.O, &loss)
         self.ensure_workspaces(N)
-        self.read_sgd(optimizer, &sgd)
+        loss.reduction = code
+        cdef int parts = WHOLE_STEP
+        try:
+            self.prepare_loss(kind, loss_fn, target, x, &loss)
+            for a in self.loss_arrays:
+                if self.meets_step_memory(a):
+                    return None
+            if loss.kind == BINARY_CROSS_ENTROPY:
+                # BCELoss checks its input, the Net's output, before it computes anything
+                self.run_parts(FORWARD, x, N, &loss, &sgd)
+                self.publish_forward()
+                v.unit_interval(self.outputs[self.n_layers - 1], "input")
+                parts = LOSS_BACKWARD_UPDATE
+            self.read_sgd(optimizer, &sgd)
+            value = self.run_parts(parts, x, N, &loss, &sgd)
+        finally:
+            self.loss_arrays = ()  # the caller's arrays are not kept beyond the call
+        # what the unfused step leaves behind: each Layer's last input and output, and
+        # the gradient loss_fn.backward() returns
+        self.publish_forward()
+        loss_fn._grad = self.grad_outputs[self.n_layers - 1]
+        return value
+
+    cdef double run_parts(self, int parts, cnp.ndarray x, Py_ssize_t N, const LossArgs* loss,
+                          const SgdArgs* sgd):
+        cdef double value
         cdef char* x_ni = data(x)
         with nogil:
             if self.typenum == cnp.NPY_DOUBLE:
-                value = fused_step(self.slots, self.n_layers, self.param_slots, self.n_params,
-                                   <double*>x_ni, N, &loss, &sgd)
+                value = fused_step(parts, self.slots, self.n_layers, self.param_slots,
+                                   self.n_params, <double*>x_ni, N, loss, sgd)
             else:
-                value = fused_step(self.slots, self.n_layers, self.param_slots, self.n_params,
-                                   <float*>x_ni, N, &loss, &sgd)
-        # what the unfused step leaves behind: each Layer's last input and output, and
-        # the gradient loss_fn.backward() returns
+                value = fused_step(parts, self.slots, self.n_layers, self.param_slots,
+                                   self.n_params, <float*>x_ni, N, loss, sgd)
+        return value
+
+    cdef void publish_forward(self):
+        """Each Layer's forward cache: the workspaces that hold its last input and output."""
         for k in range(self.n_layers):
             layer = self.layers[k]
             layer._x = self.inputs[k]
             layer._y = self.outputs[k]
-        loss_fn._grad = self.grad_outputs[self.n_layers - 1]
-        return value
 
     cdef bint drives_these_parameters(self, optimizer):
         """optimizer.params are exactly this Net's (value, grad) arrays, in order."""
@@ -284,15 +375,37 @@ cdef class TrainStep:
         self.checked_optimizer, self.checked_params = optimizer, params
         return True
 
-    cdef bint overlaps_published(self, cnp.ndarray a) noexcept:
-        """a's bytes meet those of a workspace that a previous step published: layer 0's
-        input copy, every layer's output, the loss gradient.  The caller may pass one of
-        those back in (say loss_fn.backward() as the next target); the kernel overwrites
-        them, so such an input is read from a copy."""
+    cdef bint meets_step_memory(self, a):
+        """a is an ndarray whose bytes meet memory the step writes before it has read all
+        its inputs: a workspace the Layers or loss_fn.backward() published (layer 0's input
+        copy, each layer's output, the loss gradient), or a gradient, which the public
+        calls zero before they read anything.  The caller may pass such an array (say
+        loss_fn.backward() as the next target); the unfused path then runs, whose order of
+        reads and writes is the public one by definition.  (Checked against the workspaces
+        as they are: for a new batch size, new ones will be written instead, and the check
+        was merely cautious.)"""
+        if not cnp.PyArray_Check(a):
+            return False
+        cdef cnp.ndarray arr = <cnp.ndarray>a
+        cdef int d, ndim = cnp.PyArray_NDIM(arr)
+        cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(arr)
+        cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(arr)
+        cdef Py_ssize_t low = 0, high = cnp.PyArray_ITEMSIZE(arr), extent
+        for d in range(ndim):  # the bytes the array spans, whatever its strides
+            if dims[d] == 0:
+                return False
+            extent = (dims[d] - 1) * strides[d]
+            if extent < 0:
+                low += extent
+            else:
+                high += extent
+        cdef char* start = data(arr) + low
+        cdef char* end = data(arr) + high
+        for k in range(self.n_params):
+            if meets(start, end, self.param_slots[k].g, self.param_slots[k].n * self.itemsize):
+                return True
         if self.batch < 0:
             return False
-        cdef char* start = data(a)
-        cdef char* end = start + cnp.PyArray_NBYTES(a)
         cdef Py_ssize_t row_bytes = self.batch * self.itemsize
         cdef DenseSlot* last = &self.slots[self.n_layers - 1]
         if meets(start, end, self.slots[0].x, row_bytes * self.slots[0].I):
@@ -304,20 +417,75 @@ cdef class TrainStep:
                 return True
         return False
 
-    cdef object prepare_loss(self, int kind, loss_fn, target, Py_ssize_t N, Py_ssize_t O,
-                             LossArgs* loss):
-        """Fill ``loss`` for this call: the loss's options and its target as the kernel
-        reads it, converted (and checked) only when needed.  Returns the target array,
-        which the caller keeps alive while the kernel runs."""
+    cdef void prepare_loss(self, int kind, loss_fn, target, cnp.ndarray x,
+                           LossArgs* loss) except *:
+        """Fill ``loss`` (its reduction is set) from the loss's options and the target,
+        prepared by the _validate functions functional uses, which raise what the loss
+        would raise.
+
+        Validation reads the shape and dtype of the Net's output, never its values, so the
+        output workspace stands in for it.  Arrays made here, and the loss's own weights,
+        go into self.loss_arrays: kept alive while the kernel runs, and checked for
+        overlaps with the step's memory (as ``target`` is).  Allocating nothing on the
+        fast path (a ready target, no options) keeps the step free of garbage collections.
+        """
+        output = self.outputs[self.n_layers - 1]
         loss.kind = kind
-        loss.reduction = FUSED_REDUCTIONS[loss_fn.reduction]
-        # LOSS_MSE and every elementwise loss: a float array shaped like the output
-        if not is_ready(target, self.typenum, N, O):
-            target = v.step_target(target, (N, O), self.dtype)
-        if self.overlaps_published(target):
-            target = target.copy()
-        loss.target = data(target)
-        return target
+        loss.weight = loss.pos_weight = NULL
+        loss.weight_period = loss.pos_weight_period = 1
+        if kind == CROSS_ENTROPY:  # functional._cross_entropy
+            _, prepared, weight, loss.ignore_index, _, loss.label_smoothing, probs = (
+                v.cross_entropy_args(output, target, loss_fn.weight, loss_fn.ignore_index,
+                                     loss_fn.reduction, loss_fn.label_smoothing))
+            if probs:
+                loss.kind = CROSS_ENTROPY_PROBS
+        elif kind == NLL_LOSS:  # functional._nll_loss
+            _, prepared, weight, loss.ignore_index, _ = v.nll_loss_args(
+                output, target, loss_fn.weight, loss_fn.ignore_index, loss_fn.reduction)
+        else:
+            self.prepare_elementwise(kind, loss_fn, target, x, output, loss)
+            return
+        loss.target = data(prepared)
+        loss.weight = data_or_null(weight)
+        self.loss_arrays = (prepared, loss_fn.weight, weight)
+
+    cdef void prepare_elementwise(self, int kind, loss_fn, target, cnp.ndarray x, output,
+                                  LossArgs* loss) except *:
+        """prepare_loss for the elementwise losses: functional._elementwise's checks, in its
+        order, after the options functional.<loss>_and_grad checks first."""
+        weight = pos_weight = None
+        loss.param = 0
+        if kind == SMOOTH_L1_LOSS:
+            loss.param = v.beta_option(loss_fn.beta)
+        elif kind == HUBER_LOSS:
+            loss.param = v.delta_option(loss_fn.delta)
+        elif kind == BINARY_CROSS_ENTROPY:
+            weight = loss_fn.weight
+        elif kind == BINARY_CROSS_ENTROPY_WITH_LOGITS:
+            weight, pos_weight = loss_fn.weight, loss_fn.pos_weight
+        if (kind != BINARY_CROSS_ENTROPY and weight is None and pos_weight is None
+                and is_ready(target, self.typenum, self.batch, self.slots[self.n_layers - 1].O)):
+            loss.target = data(target)  # what the checks below would pass on unchanged
+            return
+        _, prepared, _ = v.elementwise_loss_args(output, target, loss_fn.reduction)
+        try:
+            (w, w_period), (pw, pw_period) = v.elementwise_loss_weights(
+                kind, prepared, weight, pos_weight, output.shape, self.dtype)
+        except (ValueError, TypeError):
+            if kind == BINARY_CROSS_ENTROPY:  # BCELoss checks its input before these
+                v.unit_interval(self.output_without_caching(x), "input")
+            raise
+        loss.target = data(prepared)
+        loss.weight, loss.weight_period = data_or_null(w), w_period
+        loss.pos_weight, loss.pos_weight_period = data_or_null(pw), pw_period
+        self.loss_arrays = (prepared, weight, pos_weight, w, pw)
+
+    cdef object output_without_caching(self, cnp.ndarray x):
+        """The Net's output for x, by the Layers' own forward, cached nowhere (an error
+        path: which error comes first depends on it)."""
+        for layer in self.layers:
+            x = layer._output(x)
+        return x
 
     cdef void ensure_workspaces(self, Py_ssize_t N) except *:
         """Per-layer x, y, gy, gz buffers for batch size N (kept while N stays the same)."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from fastbp._activations import Activation
-from fastbp._losses import Reduction
+from fastbp._losses import ElementwiseLoss, Reduction
 
 FLOAT32 = np.dtype(np.float32)
 FLOAT64 = np.dtype(np.float64)
@@ -79,6 +79,8 @@ def as_float_array(value, name: str, dtype=None) -> np.ndarray:
     """
     arr = _as_ndarray(value, name)
     target = float_dtype(arr, name) if dtype is None else np.dtype(dtype)
+    if type(arr) is np.ndarray and arr.dtype == target and arr.flags.c_contiguous:
+        return arr  # nothing to convert (a dtype equal to a native one is native), fast
     if dtype is not None:
         float_dtype(arr, name)  # still refuse complex/object/str
     # A float64 value beyond float32's range becomes inf, silently, as torch's .float() does.
@@ -186,9 +188,10 @@ def positive_int(value, name: str) -> int:
 
 def real_number(value, name: str, *, minimum=None, strict=False) -> float:
     """A real option (lr, beta, ...): finite or not, but a number; optional lower bound."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {value!r}")
-    value = float(value)
+    if type(value) is not float:  # float, the common case, skips the slower ABC checks
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name}: expected a real number, got {value!r}")
+        value = float(value)
     if value != value:
         raise ValueError(f"{name}: expected a number, got nan")
     if minimum is not None and (value < minimum or (strict and value == minimum)):
@@ -302,6 +305,8 @@ def label_smoothing_option(label_smoothing) -> float:
 
 
 def ignore_index_option(ignore_index) -> int:
+    if type(ignore_index) is int and -2**63 <= ignore_index < 2**63:
+        return ignore_index  # the common case, without the slower ABC checks below
     if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
         raise TypeError(f"ignore_index: expected an integer, got {ignore_index!r}")
     value = operator.index(ignore_index)
@@ -372,11 +377,31 @@ def unit_interval(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name}: expected values in [0, 1], got {found}")
 
 
+def elementwise_loss_weights(loss: int, target: np.ndarray, weight, pos_weight, shape: tuple,
+                             dtype):
+    """What an elementwise loss checks after its input and target shapes (and, for BCE, its
+    input's values): BCE's target in [0, 1], then ``weight`` and ``pos_weight`` (None for
+    the losses without them), returned as :func:`periodic_weight` pairs (values, period).
+
+    ``loss`` is an ElementwiseLoss code.  (Net.train_step checks the input of BCE, the
+    Net's output, after these: only the order of the messages depends on it.)
+    """
+    if loss == ElementwiseLoss.BINARY_CROSS_ENTROPY:
+        unit_interval(target, "target")
+    return (periodic_weight(weight, "weight", shape, dtype),
+            periodic_weight(pos_weight, "pos_weight", shape, dtype))
+
+
 def class_indices(target, n_rows: int, n_classes: int, ignore_index: int) -> np.ndarray:
     """Class-index targets (N,) of any integer dtype, as int64, each in [0, C) or equal to
     ignore_index (torch raises IndexError "Target 3 is out of bounds"; fastbp a ValueError)."""
     target = as_index_array(target, "target")
     check_shape(target, "target", (n_rows,))
+    # Seen as unsigned, a negative index is at least 2**63: one reduction finds whether
+    # every index is in [0, C), the common case (2.7 us against 6.8 for the mask below,
+    # measured at N = 128).
+    if n_rows == 0 or target.view(np.uint64).max() < n_classes:
+        return target
     bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
     if bad.any():
         index = int(target[np.argmax(bad)])
@@ -449,16 +474,6 @@ def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:
         raise ValueError(f"{name}: expected shape (N, {in_features}), got {shape_str(x.shape)}")
     check_blas_dims(x, name)
     return x
-
-
-def step_target(target, output_shape, dtype) -> np.ndarray:
-    """train_step's target for an elementwise loss: what the loss class itself would accept
-    (converted to the Net's dtype, the shape of the Net's output, the loss's own message)."""
-    target = as_float_array(target, "target", dtype)
-    if target.shape != tuple(output_shape):
-        raise ValueError(f"target: expected the shape of input {shape_str(output_shape)}, "
-                         f"got {shape_str(target.shape)}")
-    return target
 
 
 def net_layers(layers, layer_type) -> tuple:

@@ -254,9 +254,8 @@ def _elementwise(loss, input, target, reduction, want, param=0.0, weight=None, p
     input, target, code = v.elementwise_loss_args(input, target, reduction)
     if loss == _E.BINARY_CROSS_ENTROPY:
         v.unit_interval(input, "input")
-        v.unit_interval(target, "target")
-    weight, _ = v.periodic_weight(weight, "weight", input.shape, input.dtype)
-    pos_weight, _ = v.periodic_weight(pos_weight, "pos_weight", input.shape, input.dtype)
+    (weight, _), (pos_weight, _) = v.elementwise_loss_weights(loss, target, weight, pos_weight,
+                                                              input.shape, input.dtype)
     out = np.empty_like(input) if code == _NONE and want != "grad" else None
     grad = np.empty_like(input) if want != "value" else None
     value = _losses.elementwise_loss(loss, input.reshape(-1), target.reshape(-1), _flat(out),

@@ -124,12 +124,17 @@ class Layer:
 
     def _forward(self, x):
         """Forward on an input already validated and owned by fastbp."""
+        y = self._output(x)
+        self._x, self._y = x, y
+        return y
+
+    def _output(self, x):
+        """y for an input already validated, cached nowhere (backward will not see it)."""
         y = np.empty((x.shape[0], self.out_features), dtype=self.dtype)
         _dense.linear(x, self._weight, self._bias, y)
         if self._act != _activations.Activation.IDENTITY:
             flat = y.reshape(-1)
             _activations.forward(self._act, flat, flat, y.shape[0])
-        self._x, self._y = x, y
         return y
 
     def backward(self, grad_y: ArrayLike) -> FloatArray:
