@@ -343,7 +343,7 @@ typedef struct {
     int mode;
     double grad_scale;       /* 1/W for 'mean', else 1 */
     const T* weight;         /* NULL or (C,) */
-    double weight_sum;       /* sum_c weight[c] (C without weight) */
+    double smooth_grad_sum;  /* sum_c -(weight[c] eps/C grad_scale): a row's smoothing gradient */
     int64_t ignore_index;
     double label_smoothing;
 } SFX(class_args);
@@ -429,9 +429,9 @@ FASTBP_INLINE int SFX(softmax_row_is_nan)(const T* restrict x, ptrdiff_t C)
 /* Cross entropy with class-index targets, label smoothing eps, weights w (1 without):
  *   row value  L = (1 - eps) nll + (eps/C) smooth,
  *              nll = -w[y] logp[y],  smooth = -sum_c w[c] logp[c],  logp = x - m - lse,
- *   gradient   dL/dx[c] = a p[c] - (eps/C) w[c] - b [c == y]   (times grad_scale),
- *              a = (1 - eps) w[y] + (eps/C) sum_c w[c],  b = (1 - eps) w[y],
- * which is torch's cross_entropy_loss_label_smoothing (and plain nll of log_softmax for
+ *   gradient   dL/dx[c] = gs ((1 - eps) w[y] + (eps/C) sum_k w[k]) p[c] - gs (eps/C) w[c]
+ *                         - gs (1 - eps) w[y] [c == y],   gs = grad_scale,
+ * (computed in torch's order, below), which is torch's cross_entropy_loss_label_smoothing (and plain nll of log_softmax for
  * eps == 0, computed without the smoothing terms: eps * inf would be nan).  The block sums
  * nll and smooth apart: torch reduces them separately, and 'mean' with a zero total weight
  * is nan (0/0 in the nll part) even where smooth/0 alone would be inf. */
@@ -493,26 +493,32 @@ static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdif
         if (a->mode & WANT_OUT)
             a->out[i] = eps > 0.0 ? (T)((1.0 - eps) * nll + eps_c * smooth) : nll;
         if (g != NULL) {
-            const double b = gs * (1.0 - eps) * wy;
-            const double coef = gs * ((1.0 - eps) * wy + eps_c * a->weight_sum) * inv_se;
+            /* torch's chain in torch's order (cross_entropy_loss_label_smoothing, then
+             * log_softmax_backward): dL/dlogp[c] = -(w[c] s) + [c == y] gyv, the
+             * smoothing part (absent for eps == 0) plus the nll part gyv = w[y] (-(1 - eps)
+             * gs); then dL/dx[c] = dL/dlogp[c] - p[c] G, G the row sum of dL/dlogp.  In
+             * this order nan and inf land where torch puts them, even for infinite weights
+             * or a zero total weight (found by tests/fuzz_api.py). */
+            const double gyv = wy * -((1.0 - eps) * gs);
+            const double G = eps > 0.0 ? a->smooth_grad_sum + gyv : gyv;
             const double ey = g[y];
             if (eps == 0.0) {
 #pragma omp simd
                 for (ptrdiff_t c = 0; c < C; c++)
-                    g[c] = (T)(coef * g[c]);
-                g[y] = (T)(coef * ey - b);
+                    g[c] = (T)(0.0 - (g[c] * inv_se) * G);
+                g[y] = (T)(gyv - (ey * inv_se) * G);
             } else {
-                const double gs_eps_c = gs * eps_c;
+                const double s = eps_c * gs;
                 if (w != NULL) {
 #pragma omp simd
                     for (ptrdiff_t c = 0; c < C; c++)
-                        g[c] = (T)(coef * g[c] - gs_eps_c * w[c]);
+                        g[c] = (T)(-(w[c] * s) - (g[c] * inv_se) * G);
                 } else {
 #pragma omp simd
                     for (ptrdiff_t c = 0; c < C; c++)
-                        g[c] = (T)(coef * g[c] - gs_eps_c);
+                        g[c] = (T)(-s - (g[c] * inv_se) * G);
                 }
-                g[y] = (T)(coef * ey - gs_eps_c * wy - b);
+                g[y] = (T)((-(wy * s) + gyv) - (ey * inv_se) * G);
             }
         }
     }
@@ -643,16 +649,16 @@ double SFX(fastbp_cross_entropy)(const T* x, const int64_t* target, T* out, T* g
                                  ptrdiff_t N, ptrdiff_t C, int reduction, const T* weight,
                                  int64_t ignore_index, double label_smoothing)
 {
-    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, (double)C,
+    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, 0.0,
                          ignore_index, label_smoothing};
     const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
     const double eps = label_smoothing;
     block_sums sums;
     double nll, smooth;
-    if (weight != NULL && eps > 0.0) {
-        a.weight_sum = 0.0;
+    if (eps > 0.0) {  /* the smoothing gradient's row sum is the same for every row */
+        const double s = eps / (double)C * (reduction == FASTBP_REDUCTION_MEAN ? 1.0 / count : 1.0);
         for (ptrdiff_t c = 0; c < C; c++)
-            a.weight_sum += weight[c];
+            a.smooth_grad_sum += weight != NULL ? -(weight[c] * s) : -s;
     }
     sums = SFX(class_loss)(SFX(cross_entropy_rows), &a, N, count, reduction,
                            PARALLEL_MIN_SOFTMAX);
@@ -668,7 +674,7 @@ double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* g
                                        ptrdiff_t N, ptrdiff_t C, int reduction,
                                        const T* weight, double label_smoothing)
 {
-    SFX(class_args) a = {x, NULL, target, out, grad, C, 0, 1.0, weight, (double)C, 0,
+    SFX(class_args) a = {x, NULL, target, out, grad, C, 0, 1.0, weight, 0.0, 0,
                          label_smoothing};
     if (C == 0) {
         /* no classes: every row's sum is empty; torch's 'mean' over an empty input is nan */
@@ -685,7 +691,7 @@ double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* g
 double SFX(fastbp_nll_loss)(const T* x, const int64_t* target, T* out, T* grad, ptrdiff_t N,
                             ptrdiff_t C, int reduction, const T* weight, int64_t ignore_index)
 {
-    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, (double)C,
+    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, 0.0,
                          ignore_index, 0.0};
     const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
     return (T)reduced((T)SFX(class_loss)(SFX(nll_rows), &a, N, count, reduction,

@@ -125,6 +125,7 @@ class ArrayArg:
     index: bool = False
     elements: object = None  # a strategy for float values, e.g. probabilities
     float_shape: tuple = None  # an index argument's shape when it is drawn as floats
+    classes: str = "C"  # the size letter that counts an index argument's classes
 
 
 def draw_array_arg(draw, arg: ArrayArg, sizes: dict, first_dtype, clean: bool,
@@ -143,7 +144,7 @@ def draw_array_arg(draw, arg: ArrayArg, sizes: dict, first_dtype, clean: bool,
         kinds = ["int8", "int16", "int32", "int64", "uint8", "uint64"]
         kinds += ["float32", "float64"] if arg.float_shape else []
         dtype = draw(st.sampled_from(kinds if clean else kinds + ["float32", "float64", "bool"]))
-        n_classes = sizes.get("C", 2)
+        n_classes = sizes.get(arg.classes, 2)
         if np.dtype(dtype).kind in "iu":
             lo = 0 if np.dtype(dtype).kind == "u" else -100
             in_range = st.integers(0, max(n_classes - 1, 0))
@@ -665,17 +666,25 @@ def model_magnitude(c, o):
     return scale * (1.0 + float(sum(values))) ** 2
 
 
+TRAIN_STEP_LOSSES = {  # loss class -> (reference value, reference gradient)
+    "MSELoss": (ref.mse_loss, ref.mse_loss_grad),
+    "CrossEntropyLoss": (ref.cross_entropy, ref.cross_entropy_grad),
+}
+
+
 def train_step_call(a, o):
     net = make_model(o)
-    loss = net.train_step(a["x"], a["target"], fastbp.MSELoss(), fastbp.SGD(net, lr=0.1))
+    loss_fn = getattr(fastbp, o["_loss"])()
+    loss = net.train_step(a["x"], a["target"], loss_fn, fastbp.SGD(net, lr=0.1))
     return (loss, *[p.copy() for p, _ in net.parameters()])
 
 
 def train_step_reference(c, o):
+    value, gradient = TRAIN_STEP_LOSSES[o["_loss"]]
     spec, x, t = model_spec(o), c["x"], c["target"]
     outs = ref.net_forward(spec, x)
-    loss = ref.mse_loss(outs[-1], t)
-    _, grads = ref.net_backward(spec, x, outs, ref.mse_loss_grad(outs[-1], t))
+    loss = value(outs[-1], t)
+    _, grads = ref.net_backward(spec, x, outs, gradient(outs[-1], t))
     new = []
     for (w, b, _), (gw, gb) in zip(spec, grads):
         new.append(w - 0.1 * gw)
@@ -703,7 +712,14 @@ TARGETS["Net.train_step"] = class_target(
     "Net.train_step", train_step_call, [ArrayArg("x", ("N", "I")), ArrayArg("target", ("N", "O"))],
     lambda c, raw, o: model_forward_valid(c, raw, o)
     and c["target"].shape == (c["x"].shape[0], o["_sizes"]["O"]),
-    train_step_reference, 2)
+    train_step_reference, 2, {"_loss": st.just("MSELoss")})
+TARGETS["Net.train_step[CrossEntropyLoss]"] = class_target(
+    "Net.train_step[CrossEntropyLoss]", train_step_call,
+    [ArrayArg("x", ("N", "I")), ArrayArg("target", ("N",), index=True, float_shape=("N", "O"), classes="O")],
+    lambda c, raw, o: model_forward_valid(c, raw, o) and class_rule(
+        {"input": np.zeros((c["x"].shape[0], o["_sizes"]["O"])), "target": c["target"],
+         "weight": None}, {"ignore_index": -100, "reduction": "mean"}, True),
+    train_step_reference, 2, {"_loss": st.just("CrossEntropyLoss")})
 
 
 def run(name: str, n_examples: int) -> dict:

@@ -250,10 +250,10 @@ def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean
     w = w if x.shape[1] else np.zeros(1)
     grad = np.zeros_like(x)
     rows = np.arange(len(y))[kept]
-    grad[rows, y[kept]] = -w[y[kept]]
-    if reduction == "mean":  # only the target entries are divided (0/0 = nan there)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            grad[rows, y[kept]] /= w[y][kept].sum()
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # torch's order: -(1 / total weight) first, then times w[y] (0 * -inf = nan)
+        total = w[y][kept].sum() if reduction == "mean" else np.float64(1.0)
+        grad[rows, y[kept]] = w[y[kept]] * -(1.0 / total)
     return grad
 
 

@@ -186,3 +186,18 @@ def test_bce_with_logits_exact_zero_times_infinite_weight(reduction):
     target = np.array([-2.0, 1.0])
     check_against_torch("binary_cross_entropy_with_logits", x, target, reduction, np.float64,
                         weight=np.array([np.inf, 1.0]), pos_weight=np.array([0.0, 2.0]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,x,target,weight,kwargs", [
+    # zero total weight with label smoothing: torch's 0 * -inf at the targets makes rows nan
+    ("cross_entropy", np.zeros((4, 4)), [0, 0, -100, -100], [0.0, 0, 1, -2], {"label_smoothing": 0.1}),
+    # infinite weights of both signs in the smoothing term
+    ("cross_entropy", np.zeros((2, 3)), [0, 1], [1.0, np.inf, -np.inf], {"label_smoothing": 0.2}),
+    # a subnormal total weight: -(1/total) is -inf before the weight multiplies it
+    ("nll_loss", np.zeros((2, 3)), [1, -100], [0.0, 5e-320, 0.0], {}),
+], ids=["ce-zero-total", "ce-infinite-weights", "nll-subnormal-total"])
+def test_degenerate_weights_follow_torch_order(name, x, target, weight, kwargs, reduction):
+    """Cases tests/fuzz_api.py found: the nan/inf pattern of torch's own order of operations."""
+    check_against_torch(name, x, np.array(target), reduction, np.float64,
+                        weight=np.array(weight), **kwargs)
