@@ -53,6 +53,12 @@ def layouts(arr):
     readonly.flags.writeable = False
     swapped = a.astype(a.dtype.newbyteorder())
     out = {"c": a, "fortran": fortran, "readonly": readonly, "byteswapped": swapped}
+    if a.size and a.dtype.itemsize > 1:
+        raw = np.zeros(a.nbytes + 1, np.uint8)  # at an odd byte address
+        misaligned = np.frombuffer(raw.data, dtype=a.dtype, count=a.size, offset=1)
+        misaligned = misaligned.reshape(a.shape)
+        misaligned[...] = a
+        out["misaligned"] = misaligned
     if a.ndim >= 1 and a.shape[-1] > 0:
         wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
         wide[..., ::2] = a

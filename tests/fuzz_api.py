@@ -93,7 +93,12 @@ def fill(draw, shape, dtype, elements=None):
 def relayout(draw, arr):
     """The same values in a random memory layout."""
     kind = draw(st.sampled_from(["c", "c", "fortran", "reversed", "strided", "byteswap",
-                                 "readonly"]))
+                                 "readonly", "misaligned"]))
+    if kind == "misaligned" and arr.dtype.kind in "biuf" and arr.dtype.itemsize > 1 and arr.size:
+        raw = np.zeros(arr.nbytes + 1, np.uint8)  # the array at an odd byte address
+        out = np.frombuffer(raw.data, dtype=arr.dtype, count=arr.size, offset=1).reshape(arr.shape)
+        out[...] = arr
+        return out
     if kind == "fortran":
         return np.asfortranarray(arr)
     if kind == "reversed" and arr.ndim:

@@ -210,7 +210,9 @@ cdef inline char* data(cnp.ndarray arr) noexcept:
 
 
 cdef inline const void* data_or_null(object arr) noexcept:
-    return NULL if arr is None else <const void*>data(<cnp.ndarray>arr)
+    if arr is None:
+        return NULL
+    return <const void*>data(<cnp.ndarray>arr)
 
 
 cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t cols) noexcept:

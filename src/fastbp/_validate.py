@@ -79,13 +79,16 @@ def as_float_array(value, name: str, dtype=None) -> np.ndarray:
     """
     arr = _as_ndarray(value, name)
     target = float_dtype(arr, name) if dtype is None else np.dtype(dtype)
-    if type(arr) is np.ndarray and arr.dtype == target and arr.flags.c_contiguous:
+    flags = arr.flags
+    if type(arr) is np.ndarray and arr.dtype == target and flags.c_contiguous and flags.aligned:
         return arr  # nothing to convert (a dtype equal to a native one is native), fast
     if dtype is not None:
         float_dtype(arr, name)  # still refuse complex/object/str
     # A float64 value beyond float32's range becomes inf, silently, as torch's .float() does.
+    # A misaligned buffer (np.frombuffer at an odd offset) is copied: SIMD loops and BLAS
+    # may assume element alignment on some platforms.
     with np.errstate(over="ignore"):
-        return np.asarray(arr, dtype=target, order="C")
+        return np.require(arr, dtype=target, requirements=("C", "A"))
 
 
 def as_index_array(value, name: str) -> np.ndarray:
@@ -95,7 +98,7 @@ def as_index_array(value, name: str) -> np.ndarray:
         raise TypeError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > 2**63 - 1:
         raise ValueError(f"{name}: class index {arr.max()} is out of range")
-    return np.asarray(arr, dtype=np.int64, order="C")
+    return np.require(arr, dtype=np.int64, requirements=("C", "A"))
 
 
 def check_ndim(arr: np.ndarray, name: str, ndim: int, what: str) -> None:
