@@ -18,6 +18,18 @@
 #include <omp.h>
 #endif
 
+const char* fastbp_kernel_dispatch(void)
+{
+#ifdef FASTBP_CLONE_LEVEL
+    /* the same test the ifunc resolver of target_clones makes */
+    __builtin_cpu_init();
+    return __builtin_cpu_supports(FASTBP_CLONE_LEVEL) ? FASTBP_CLONE_LEVEL " clone"
+                                                     : "baseline clone (no " FASTBP_CLONE_LEVEL ")";
+#else
+    return "baseline only (no runtime dispatch in this build)";
+#endif
+}
+
 /* What one pass computes (bit flags): the sum of the values, the per-element values, the
  * gradient.  'none' asks for OUT, 'mean'/'sum' for SUM. */
 enum { WANT_SUM = 1, WANT_OUT = 2, WANT_GRAD = 4 };

@@ -56,10 +56,15 @@
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__clang__) \
     && __GNUC__ >= 11
 #define FASTBP_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FASTBP_CLONE_LEVEL "x86-64-v3"
 #else
 #define FASTBP_TARGET_CLONES
 #endif
 #endif
+
+/* Which version of the loss loops this process runs: the x86-64-v3 clone, the baseline
+ * one, or the baseline alone (a build without runtime dispatch); for show_config(). */
+const char* fastbp_kernel_dispatch(void);
 
 /* ---- exp, log, log1p that loops can vectorize ------------------------------------------
  * glibc's are scalar calls, so a loop calling them never vectorizes (and libmvec needs

@@ -2,6 +2,7 @@
 the compiled binary and the libraries actually loaded."""
 
 import importlib.metadata
+import os
 import platform
 import sys
 
@@ -104,3 +105,18 @@ def test_stdout_mode_prints_the_report(capsys, monkeypatch):
 def test_bad_mode_is_a_value_error():
     with pytest.raises(ValueError, match=r"mode: expected one of 'stdout', 'dicts', got 'json'"):
         fastbp.show_config(mode="json")
+
+
+def test_loss_kernel_dispatch_names_the_clone_this_cpu_runs():
+    """On x86-64 Linux with gcc, the loss loops come in a baseline and an x86-64-v3 build,
+    chosen when the module loads: the report says which, as the CPU's own flags decide."""
+    running = fastbp.show_config(mode="dicts")["build"]["loss_kernels"]
+    assert running in ("x86-64-v3 clone", "baseline clone (no x86-64-v3)",
+                       "baseline only (no runtime dispatch in this build)")
+    cpu_flags = ""
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            cpu_flags = f.read()
+    if running != "baseline only (no runtime dispatch in this build)" and cpu_flags:
+        v3 = all(f" {flag}" in cpu_flags for flag in ("avx2", "fma", "bmi2", "movbe", "f16c"))
+        assert (running == "x86-64-v3 clone") == v3

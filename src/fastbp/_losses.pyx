@@ -15,6 +15,7 @@ from libc.stdint cimport int64_t
 
 
 cdef extern from "fastbp_kernels.h" nogil:
+    const char* fastbp_kernel_dispatch() noexcept
     double fastbp_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
                               Py_ssize_t n, int reduction) noexcept
     double fastbp_l1_loss_f64(const double* x, const double* t, double* out, double* grad,
@@ -298,3 +299,8 @@ def math_function(str name, const double[::1] x, double[::1] out):
                 out[i] = c_log1p(x[i])
             else:
                 out[i] = c_log1p_unit(x[i])
+
+
+def kernel_dispatch():
+    """Which build of the loss loops runs on this CPU, e.g. 'x86-64-v3 clone' (for show_config)."""
+    return fastbp_kernel_dispatch().decode("ascii")

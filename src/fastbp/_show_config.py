@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from fastbp import _build_info
+from fastbp import _build_info, _losses
 from fastbp import _validate as v
 from fastbp._version import __version__
 
@@ -112,6 +112,7 @@ def config() -> dict[str, Any]:
             "compiler": _build_info.compiler(),
             "compile_flags": _build_info.compile_flags(),
             "simd_baseline": _build_info.simd_baseline(),
+            "loss_kernels": _losses.kernel_dispatch(),
         },
         "openmp": {
             "enabled": omp_version > 0,
@@ -163,6 +164,7 @@ def format_config(cfg: dict[str, Any]) -> str:
              f"  compiler        {build['compiler']}",
              f"  compile flags   {build['compile_flags'] or '(none)'}",
              f"  SIMD baseline   {' '.join(build['simd_baseline']) or '(none)'}",
+             f"  loss kernels    {build['loss_kernels']}",
              f"  OpenMP          {openmp}"]
     lines += [f"  OpenMP runtime  {path}" for path in omp["runtimes"]]
     scipy_build = blas["scipy"]["build"]
