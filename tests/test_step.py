@@ -283,8 +283,9 @@ def test_copied_net_trains_on_its_own_parameters(rng, clone):
 
 
 def test_arrays_the_step_published_may_be_passed_back_in(rng):
-    # loss_fn.backward() is a view of the step's workspace; fed back as the next target
-    # or input, the step must read its values, not what the kernel writes over them.
+    # loss_fn._grad is the step's workspace (backward() hands out a copy of it); fed back
+    # as the next target or input, the step must read its values, not what the kernel
+    # writes over them.
     # (A 4-4-4 net, so the loss gradient also fits as an input.)
     fused = Net([Layer(4, 4, "tanh", dtype=np.float64, seed=0), Layer(4, 4, dtype=np.float64, seed=1)])
     manual = Net([Layer(4, 4, "tanh", dtype=np.float64, seed=0), Layer(4, 4, dtype=np.float64, seed=1)])
@@ -294,7 +295,7 @@ def test_arrays_the_step_published_may_be_passed_back_in(rng):
     fused.train_step(x, t, loss_f, opt_f)
     manual_step(manual, x, t, loss_m, opt_m)
     for _ in range(3):
-        published = loss_f.backward()
+        published = loss_f._grad
         values = published.copy()
         assert fused.train_step(x, published, loss_f, opt_f) == manual_step(manual, x, values, loss_m, opt_m)
         assert_same_state(fused, manual)
@@ -668,7 +669,7 @@ def test_loss_weight_that_views_the_published_loss_gradient(rng):
     x, t = rng.standard_normal((4, 6)), rng.integers(0, 5, 4)
     fused.train_step(x, t, loss_f, opt_f)
     manual_step(manual, x, t, loss_m, opt_m)
-    weighted_f = CrossEntropyLoss(loss_f.backward()[0])  # a view of the step's workspace
+    weighted_f = CrossEntropyLoss(loss_f._grad[0])  # a view of the step's workspace
     weighted_m = CrossEntropyLoss(loss_m.backward()[0].copy())
     assert fused._step.run(x, t, weighted_f, opt_f) is None
     for _ in range(3):
@@ -691,3 +692,17 @@ def test_bce_target_that_is_a_gradient_is_read_as_the_five_calls_read_it(rng):
         a = fused.train_step(x, t_f, BCELoss(), opt_f)
         assert a == manual_step(manual, x, t_m, BCELoss(), opt_m)
         assert_same_state(fused, manual)
+
+
+def test_backward_after_a_fused_step_is_not_overwritten_by_the_next(rng):
+    """The unfused path hands out a fresh gradient per loss call; after a fused step,
+    loss_fn.backward() is a copy of the workspace the next step reuses."""
+    net = Net([Layer(3, 4, "relu", dtype=np.float64, seed=0), Layer(4, 2, dtype=np.float64, seed=1)])
+    opt, loss_fn = SGD(net, lr=0.1), MSELoss()
+    x, t = batch(rng, net, 5, np.float64)
+    net.train_step(x, t, loss_fn, opt)
+    grad = loss_fn.backward()
+    kept = grad.copy()
+    net.train_step(x, t, loss_fn, opt)
+    np.testing.assert_array_equal(grad, kept)
+    assert not np.array_equal(loss_fn.backward(), kept)  # the new step's gradient

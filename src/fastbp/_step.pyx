@@ -240,9 +240,9 @@ cdef class TrainStep:
     ``run`` returns the loss of one step, or None when the loss or the optimizer is one
     the fused step does not support (the Net then does the five calls itself).  The
     workspaces are reallocated only when the batch size changes (the dtype is the Net's,
-    fixed).  After a step the Layers' forward caches and ``loss_fn.backward()`` refer to
-    these workspaces -- the same values the unfused step leaves there -- until the next
-    fused step overwrites them.
+    fixed).  After a step the Layers' forward caches and ``loss_fn._grad`` refer to these
+    workspaces -- the same values the unfused step leaves there -- until the next fused
+    step overwrites them; ``loss_fn.backward()`` hands out a copy.
     """
 
     cdef tuple layers
@@ -340,6 +340,7 @@ cdef class TrainStep:
         # the gradient loss_fn.backward() returns
         self.publish_forward()
         loss_fn._grad = self.grad_outputs[self.n_layers - 1]
+        loss_fn._grad_is_workspace = True
         return value
 
     cdef double run_parts(self, int parts, cnp.ndarray x, Py_ssize_t N, const LossArgs* loss,

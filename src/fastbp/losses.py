@@ -24,9 +24,13 @@ class _Loss:
         v.reduction_code(reduction)
         self.reduction = reduction
         self._grad = None
+        # True while _grad is a workspace of Net.train_step's fused step, which the next
+        # step overwrites: backward() then hands out a copy, as the unfused path would.
+        self._grad_is_workspace = False
 
     def __call__(self, input: ArrayLike, target: ArrayLike) -> float | FloatArray:
         value, self._grad = self._value_and_grad(input, target)
+        self._grad_is_workspace = False
         return value
 
     def _value_and_grad(self, input, target):
@@ -39,7 +43,7 @@ class _Loss:
         """
         if self._grad is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before any loss was computed")
-        return self._grad
+        return self._grad.copy() if self._grad_is_workspace else self._grad
 
     def _options(self):
         return f"reduction={self.reduction!r}"
