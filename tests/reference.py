@@ -4,6 +4,8 @@ Each function computes in float64 unless it says otherwise, so float32 kernels a
 compared against a more exact answer.
 """
 
+import math
+
 import numpy as np
 
 
@@ -54,7 +56,10 @@ def relu_backward(grad_y, y):
 
 
 def tanh(x):
-    return np.tanh(f64(x))
+    # element by element with the C library's tanh: NumPy's vectorized tanh can be an ulp
+    # off near saturation (np.tanh(-19.04135188) is -1.0, the rounded value -1 + 2**-53),
+    # and an infinite gradient times 1 - y² then turns inf into nan (found by fuzzing)
+    return np.vectorize(math.tanh, otypes=[np.float64])(f64(x))
 
 
 def tanh_backward(grad_y, y):
