@@ -37,3 +37,14 @@ def test_info_prints_show_config():
     assert r.stdout.startswith(f"fastbp {fastbp.__version__}\n")
     for section in ("compile flags", "OpenMP", "BLAS behind scipy", "Dependencies", "platform"):
         assert section in r.stdout, section
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`python -m fastbp --steps 100000 | head -1`: no traceback when the reader leaves."""
+    proc = subprocess.Popen([sys.executable, "-m", "fastbp", "--steps", "100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("fastbp demo")
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 
 import numpy as np
@@ -173,5 +174,16 @@ def main(argv=None):
     return 0
 
 
+def run_cli():
+    """main(), quiet when the reader goes away (``python -m fastbp | head``)."""
+    try:
+        return main()
+    except BrokenPipeError:
+        # Python's documented recipe: point stdout at devnull so the flush at exit
+        # does not raise a second time, and exit as a pipeline member would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli())
