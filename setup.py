@@ -31,9 +31,10 @@ MODULES = {
     "_build_info": [],
 }
 
-# Never -march=native or -ffast-math: wheels must run on any x86-64 and keep
-# IEEE semantics (NaN propagation, the BCE log clamp); see build-notes.md.
-# -fno-trapping-math (one piece of -ffast-math, and harmless on its own: results, NaN and
+# Portable and exact: no host-specific instruction sets and no fast-math, so wheels run on
+# any x86-64 and keep IEEE semantics (NaN propagation, the BCE log clamp); see
+# build-notes.md and check_portable below.
+# -fno-trapping-math (one piece of fast-math, and harmless on its own: results, NaN and
 # inf stay IEEE; only the exception *flags*, which nothing reads, may differ) lets GCC turn
 # the branches of the loss point functions into selects, without which the loops in
 # csrc/fastbp_kernels.c do not vectorize ("control flow in loop"; clang already does it).
@@ -57,11 +58,23 @@ OPENMP_CANDIDATES = {
     + ([(["-Xpreprocessor", "-fopenmp"], ["-lomp"])] if sys.platform == "darwin" else []),
 }
 
-# Flags that make a binary unportable or break IEEE semantics; refused wherever
-# they come from (CFLAGS included), because no tool catches them afterwards:
-# a -march=native wheel still gets a manylinux tag (build-notes.md, pitfall 5).
-FORBIDDEN_FLAGS = ("-march=native", "-mcpu=native", "-ffast-math", "-Ofast",
-                   "-funsafe-math-optimizations", "/fp:fast")
+# What the compiled code must never be: built beyond the x86-64 baseline instruction set
+# (the binary crashes on older CPUs, and auditwheel still tags such a wheel manylinux:
+# build-notes.md, pitfall 5), or under fast-math (NaN, inf and the BCE clamp break).
+# The probe is compiled with the very flags the extensions get, CFLAGS included, so the
+# compiler's own predefined macros say what those flags did, whatever they were called.
+PORTABILITY_PROBE = textwrap.dedent(
+    """
+    #if defined(__FAST_MATH__) || defined(_M_FP_FAST)
+    #error "fast-math is on: NaN/inf handling and the BCE clamp would break"
+    #endif
+    #if (defined(__x86_64__) || defined(_M_X64)) \\
+        && (defined(__AVX__) || defined(__AVX2__) || defined(__AVX512F__))
+    #error "code generation beyond the x86-64 baseline: the binary would crash on older CPUs"
+    #endif
+    int main(void) { return 0; }
+    """
+)
 
 # `cimport numpy` (the fused step's array checks): no deprecated NumPy C API.
 NUMPY_MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
@@ -144,27 +157,29 @@ def openmp_flags(compiler):
     return [], []
 
 
-def check_portable(compiler):
-    """Refuse the flags in FORBIDDEN_FLAGS, from the compiler command or the environment."""
-    given = list(getattr(compiler, "compiler_so", None) or [])
-    for var in ("CFLAGS", "CPPFLAGS", "CL", "_CL_"):
-        given += shlex.split(os.environ.get(var, ""))
-    bad = sorted({flag for flag in given if flag in FORBIDDEN_FLAGS})
-    if bad:
-        sys.exit(f"fastbp: refusing to build with {' '.join(bad)}: the binary would crash on "
-                 "older CPUs or break IEEE semantics (NaN, the BCE clamp); remove it from the "
-                 "compiler flags (CFLAGS)")
+def check_portable(compiler, flags):
+    """Refuse to build when the flags (ours plus CFLAGS) leave the baseline or IEEE."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "portable.c")
+        with open(src, "w") as f:
+            f.write(PORTABILITY_PROBE)
+        try:
+            compiler.compile([src], output_dir=tmp, extra_postargs=flags)
+        except Exception as exc:  # CompileError carrying the probe's #error
+            sys.exit(f"fastbp: refusing to build with these compiler flags ({exc}); wheels must "
+                     "run on any x86-64 and keep IEEE semantics: remove the offending flag "
+                     "from CFLAGS")
 
 
 class BuildExt(build_ext):
     def build_extensions(self):
-        check_portable(self.compiler)
         family = compiler_family(self.compiler)
         cflags, lflags = openmp_flags(self.compiler)
         use_openmp = bool(cflags)
         if not use_openmp:
             cflags = simd_only_flags(self.compiler)
         flags = OPT_FLAGS[family] + cflags
+        check_portable(self.compiler, flags)
         for ext in self.extensions:
             ext.extra_compile_args = flags
             ext.extra_link_args = lflags

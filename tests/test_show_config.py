@@ -16,7 +16,8 @@ import fastbp
 from fastbp import _build_info
 
 OPENMP_FLAGS = ("-fopenmp", "/openmp")
-# Flags setup.py refuses; the build must never carry them (build-notes.md, pitfalls 4-5).
+# Flags whose effect setup.py refuses (its portability probe); the build must never carry
+# them (build-notes.md, pitfalls 4-5).
 UNPORTABLE_FLAGS = ("-march=native", "-mcpu=native", "-ffast-math", "-Ofast", "/fp:fast")
 
 
