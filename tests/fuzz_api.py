@@ -180,6 +180,12 @@ def draw_array_arg(draw, arg: ArrayArg, sizes: dict, first_dtype, clean: bool,
         draw(st.integers(0, 1)) * 39 if value.size else 39
     if container in (0, 1):
         return value.tolist()
+    if container == 3 and value.ndim == 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            return np.asmatrix(value)  # a subclass: read as the plain array
+    if container == 4:
+        return np.ma.masked_array(value, mask=np.zeros(value.shape, bool))  # refused
     if container == 2:
         return draw(st.sampled_from([None, "x", 3, 2.5, {"a": 1}]))
     return value
@@ -196,8 +202,10 @@ def float_dtype_of(dtype):
 
 
 def is_array_like(value):
-    """What the API converts with np.asarray: arrays, (nested) lists and numeric scalars."""
-    return isinstance(value, (np.ndarray, list, np.generic, int, float))
+    """What the API converts with np.asarray: arrays (subclasses as the plain array they
+    hold), (nested) lists and numeric scalars -- not masked arrays, whose mask it would drop."""
+    return (isinstance(value, (np.ndarray, list, np.generic, int, float))
+            and not isinstance(value, np.ma.MaskedArray))
 
 
 def numeric_kind(value, kinds="biuf"):

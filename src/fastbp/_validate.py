@@ -56,8 +56,13 @@ def float_dtype(value, name: str) -> np.dtype:
 
 
 def _as_ndarray(value, name: str) -> np.ndarray:
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return value
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name}: expected an array without a mask, got a masked array (its "
+                        f"mask would be ignored); pass {name}.filled(value) or {name}.data")
+    if isinstance(value, np.ndarray):  # np.matrix and other subclasses: the plain array
+        return np.asarray(value)
     if value is None or isinstance(value, (str, bytes, dict, set)):
         raise TypeError(f"{name}: expected an array, got {type(value).__name__}")
     try:
