@@ -218,6 +218,70 @@ FASTBP_INLINE double fastbp_log1p_unit(double z)
     return fastbp_log_reduced(k1 ? 1.0 : 0.0, f, c);
 }
 
+/* ---- float32 log for the float32 binary cross entropy ----------------------------------
+ * torch computes binary_cross_entropy of float32 tensors in float32 arithmetic; so does the
+ * float32 kernel here, in torch's order, and its gradient is then torch's to the bit.
+ * Eight float lanes per AVX2 vector instead of four doubles, and a degree-8 polynomial
+ * instead of a division and degree 14: 71 -> 25 ms for 10^7 elements (measured, Zen 2).
+ * Accuracy against the exact result (tests/test_losses.py::test_float32_log_accuracy,
+ * exhaustive over [2^-31, 1] when written): log within 0.86 ulp, log(1 - p) within 0.92. */
+
+FASTBP_INLINE uint32_t fastbp_bits_f32(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+FASTBP_INLINE float fastbp_from_bits_f32(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
+
+/* k ln2 + log(1+f) + c for sqrt(2)/2 - 1 <= f < sqrt(2) - 1, c a tiny correction:
+ * log(1+f) = f - f^2/2 + f^3 P(f), P of degree 8 (Cephes' logf coefficients, Estrin's
+ * scheme), ln2 split so that k*LN2_HI is exact. */
+FASTBP_INLINE float fastbp_log_reduced_f32(float kf, float f, float c)
+{
+    const float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    float z = f * f, z2 = z * z, z4 = z2 * z2;
+    float p01 = 3.3333331174e-1f + f * -2.4999993993e-1f;
+    float p23 = 2.0000714765e-1f + f * -1.6668057665e-1f;
+    float p45 = 1.4249322787e-1f + f * -1.2420140846e-1f;
+    float p67 = 1.1676998740e-1f + f * -1.1514610310e-1f;
+    float P = ((p01 + z * p23) + z2 * (p45 + z * p67)) + z4 * 7.0376836292e-2f;
+    float y = f * z * P;
+    y = y + (kf * LN2_LO + c);
+    y = y + -0.5f * z;
+    return (f + y) + kf * LN2_HI;
+}
+
+/* q = 2^k m with sqrt(2)/2 <= m < sqrt(2), for a positive normal q: k (as a float) and m */
+FASTBP_INLINE float fastbp_split_exponent_f32(float q, float* m)
+{
+    const uint32_t SQRT_HALF_BITS = 0x3f3504f3u;
+    uint32_t u = fastbp_bits_f32(q);
+    int32_t k = (int32_t)(u - SQRT_HALF_BITS) >> 23; /* arithmetic shift: AVX2 has it */
+    *m = fastbp_from_bits_f32(u - ((uint32_t)k << 23));
+    return (float)k;
+}
+
+/* log(p) for p in [0, 1] (not nan: the callers' input is validated): -inf at 0 */
+FASTBP_INLINE float fastbp_log_unit_f32(float p)
+{
+    float m;
+    int subnormal = p < 0x1p-126f; /* scale into the normal range first */
+    float kf = fastbp_split_exponent_f32(p * (subnormal ? 0x1p23f : 1.0f), &m)
+               - (subnormal ? 23.0f : 0.0f);
+    float r = fastbp_log_reduced_f32(kf, m - 1.0f, 0.0f);
+    return p == 0.0f ? -INFINITY : r;
+}
+
+/* log1p(-p) for p in [0, 1] (not nan): -inf at 1.  For p <= 1 - sqrt(2)/2, 1 - p needs
+ * no exponent shift and f = -p is exact (log1p's accuracy for tiny p); above, 1 - p is
+ * rounded and c = (1 - q) - p, exact, corrects for it. */
+FASTBP_INLINE float fastbp_log1m_unit_f32(float p)
+{
+    float m;
+    float q = 1.0f - p;
+    float kq = fastbp_split_exponent_f32(q, &m);
+    int small = p <= 0.29289321881f;
+    float c = small ? 0.0f : ((1.0f - q) - p) / q;
+    float r = fastbp_log_reduced_f32(small ? 0.0f : kq, small ? -p : m - 1.0f, c);
+    return p == 1.0f ? -INFINITY : r;
+}
+
 /* ---- point functions: value and derivative of one element, as torch computes them --- */
 
 FASTBP_INLINE double fastbp_l1(double x, double t) { return fabs(x - t); }
@@ -280,6 +344,21 @@ FASTBP_INLINE double fastbp_bce_grad(double p, double t)
     const double eps = (double)1e-12f;
     double pq = (1.0 - p) * p;
     return (p - t) / (pq < eps ? eps : pq);
+}
+
+/* The same two in float32 arithmetic, as torch computes them for float32 tensors. */
+FASTBP_INLINE float fastbp_bce_f32(float p, float t)
+{
+    float log_p = fastbp_log_unit_f32(p), log_q = fastbp_log1m_unit_f32(p);
+    log_p = log_p < -100.0f ? -100.0f : log_p;
+    log_q = log_q < -100.0f ? -100.0f : log_q;
+    return (t - 1.0f) * log_q - t * log_p;
+}
+
+FASTBP_INLINE float fastbp_bce_grad_f32(float p, float t)
+{
+    float pq = (1.0f - p) * p;
+    return (p - t) / (pq < 1e-12f ? 1e-12f : pq);
 }
 
 /* torch binary_cross_entropy_with_logits: (1 - t) x - lw log_sigmoid(x) with

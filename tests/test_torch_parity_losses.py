@@ -201,3 +201,20 @@ def test_degenerate_weights_follow_torch_order(name, x, target, weight, kwargs, 
     """Cases tests/fuzz_api.py found: the nan/inf pattern of torch's own order of operations."""
     check_against_torch(name, x, np.array(target), reduction, np.float64,
                         weight=np.array(weight), **kwargs)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_float32_bce_gradient_is_torchs_to_the_bit(rng, reduction, weighted):
+    """float32 binary_cross_entropy runs in float32 arithmetic in torch's order, so its
+    gradient equals torch's exactly (its value, through its own log, to within an ulp or
+    two: checked by the tolerance tests above)."""
+    n = 100_003  # 'mean' divides by n: not a power of two
+    p = rng.random(n).astype(np.float32)
+    t = rng.random(n).astype(np.float32)
+    p[:4], t[:4] = [0, 1, 0, 1], [0, 0, 1, 1]
+    t[4:1000] = rng.integers(0, 2, 996)
+    kwargs = {"weight": rng.random(n).astype(np.float32) * 3} if weighted else {}
+    _, expected_grad = torch_value_and_grad("binary_cross_entropy", p, t, reduction, **kwargs)
+    np.testing.assert_array_equal(
+        F.binary_cross_entropy_grad(p, t, reduction=reduction, **kwargs), expected_grad)

@@ -301,6 +301,16 @@ def math_function(str name, const double[::1] x, double[::1] out):
                 out[i] = c_log1p_unit(x[i])
 
 
+def math_function_f32(str name, const float[::1] p, float[::1] out):
+    """out = log(p) or log(1 - p) ("log_unit", "log1m_unit") by the float32 functions of
+    fastbp_kernels.h, for p in [0, 1] (test-only twin, as math_function)."""
+    cdef Py_ssize_t i, n = p.shape[0]
+    cdef int which = ("log_unit", "log1m_unit").index(name)
+    with nogil:
+        for i in range(n):
+            out[i] = c_log_unit_f32(p[i]) if which == 0 else c_log1m_unit_f32(p[i])
+
+
 def kernel_dispatch():
     """Which build of the loss loops runs on this CPU, e.g. 'x86-64-v3 clone' (for show_config)."""
     return fastbp_kernel_dispatch().decode("ascii")
