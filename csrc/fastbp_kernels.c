@@ -293,6 +293,13 @@ DEFINE_WEIGHTED_BLOCK(bce, const double wi = w_buf[k];, const double wi = 1.0;,
                       wi * fastbp_bce(xi, ti), wi * fastbp_bce_grad(xi, ti))
 #endif
 
+#if FASTBP_FLOAT32_ARITHMETIC
+#define BCE_LOGITS fastbp_bce_logits_f32
+#define BCE_LOGITS_GRAD fastbp_bce_logits_grad_f32
+#else
+#define BCE_LOGITS fastbp_bce_logits
+#define BCE_LOGITS_GRAD fastbp_bce_logits_grad
+#endif
 /* Without pos_weight, torch's formula has no log_weight at all: lw = 1 even when t is
  * inf/nan, where 1 + (1 - 1) t would be nan. */
 DEFINE_WEIGHTED_BLOCK(bce_logits,
@@ -301,7 +308,9 @@ DEFINE_WEIGHTED_BLOCK(bce_logits,
                       const double lw = has_pos_weight ? 1.0 + (pwi - 1.0) * ti : 1.0;,
                       const double wi = 1.0;
                       const double lw = 1.0;,
-                      wi * fastbp_bce_logits(xi, ti, lw), wi * fastbp_bce_logits_grad(xi, ti, lw))
+                      wi * BCE_LOGITS(xi, ti, lw), wi * BCE_LOGITS_GRAD(xi, ti, lw))
+#undef BCE_LOGITS
+#undef BCE_LOGITS_GRAD
 
 static double SFX(elementwise)(block_fn block, SFX(elementwise_args)* a, ptrdiff_t n,
                                int reduction)

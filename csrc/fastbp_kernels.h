@@ -282,6 +282,36 @@ FASTBP_INLINE float fastbp_log1m_unit_f32(float p)
     return p == 1.0f ? -INFINITY : r;
 }
 
+/* e^x for x <= 0 or nan (e^-|x| in the float32 bce_with_logits): x = k ln2 + r,
+ * |r| <= ln2/2, e^r = 1 + r + r^2/2 + r^3 Q(r), Q of degree 5 (Cephes' expf coefficients);
+ * 2^k as two factors so that results below 2^-126 round once into the subnormals. */
+FASTBP_INLINE float fastbp_exp_nonpositive_f32(float x)
+{
+    const float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f, SHIFT = 0x1.8p23f;
+    float xc = x < -104.0f ? -104.0f : x; /* e^-104 < 2^-150 rounds to 0; nan stays */
+    float shifted = xc * 1.44269504088896341f + SHIFT;
+    float kf = shifted - SHIFT;
+    int32_t k = (int32_t)(fastbp_bits_f32(shifted) - fastbp_bits_f32(SHIFT));
+    float r = (xc - kf * LN2_HI) - kf * LN2_LO;
+    float r2 = r * r, r4 = r2 * r2;
+    float q = ((1.6666665459e-1f + r * 4.1665795894e-2f) + r2 * (8.3334519073e-3f
+              + r * 1.3981999507e-3f)) + r4 * 1.9875691500e-4f;
+    float p = 1.0f + (r + r2 * (5.0000001201e-1f + r * q));
+    int32_t k1 = k / 2; /* k in [-150, 0]: both factors normal */
+    return (p * fastbp_from_bits_f32((uint32_t)(k1 + 127) << 23))
+           * fastbp_from_bits_f32((uint32_t)(k - k1 + 127) << 23);
+}
+
+/* log1p(z) for z in [0, 1] or nan: u = 1 + z in [1, 2], so k is 0 (then f = z, exact) or 1
+ * (f = u/2 - 1, exact, and c = ((1 + z) - u) / u for the rounding of u). */
+FASTBP_INLINE float fastbp_log1p_unit_f32(float z)
+{
+    float u = 1.0f + z;
+    int k1 = u >= 1.41421356f;
+    float c = k1 ? (z - (u - 1.0f)) * (1.0f / u) : 0.0f; /* 1/u: the gradient's too */
+    return fastbp_log_reduced_f32(k1 ? 1.0f : 0.0f, k1 ? 0.5f * u - 1.0f : z, c);
+}
+
 /* ---- point functions: value and derivative of one element, as torch computes them --- */
 
 FASTBP_INLINE double fastbp_l1(double x, double t) { return fabs(x - t); }
@@ -381,6 +411,24 @@ FASTBP_INLINE double fastbp_bce_logits_grad(double x, double t, double log_weigh
 {
     double z = fastbp_exp(-fabs(x));
     double zq = z * (1.0 / (1.0 + z)); /* the reciprocal log1p_unit(z) computes too */
+    double dls = x < 0.0 ? 1.0 - zq : zq;
+    return (1.0 - t) - log_weight * dls;
+}
+
+/* The same two for float32 x: e^-|x| and log1p of it in float32 arithmetic (8 lanes per
+ * AVX2 vector), the rest in double as above (no cancellation then: with t in [0, 1] the
+ * value is at least log1p(e^-|x|), whose relative error is a float32 ulp). */
+FASTBP_INLINE double fastbp_bce_logits_f32(double x, double t, double log_weight)
+{
+    float z = fastbp_exp_nonpositive_f32(-fabsf((float)x));
+    double min_x0 = 0.0 < x ? 0.0 : x;
+    return (1.0 - t) * x - log_weight * (min_x0 - (double)fastbp_log1p_unit_f32(z));
+}
+
+FASTBP_INLINE double fastbp_bce_logits_grad_f32(double x, double t, double log_weight)
+{
+    float z = fastbp_exp_nonpositive_f32(-fabsf((float)x));
+    double zq = (double)(z * (1.0f / (1.0f + z)));
     double dls = x < 0.0 ? 1.0 - zq : zq;
     return (1.0 - t) - log_weight * dls;
 }

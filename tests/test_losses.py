@@ -293,26 +293,36 @@ def test_vectorizable_math_accuracy(rng, name, bound):
     np.testing.assert_allclose(out, expected, rtol=3e-16, atol=0)
 
 
-def test_float32_log_accuracy():
-    """The float32 binary cross entropy's own log(p) and log(1 - p) against the exact result
-    (float64), in units of the last place of the float32 result: one float in 127 of
-    [0, 1] (every binade, subnormals included), the ends and the branch points.  An
-    exhaustive run over [2^-31, 1] gave 0.853 and 0.917 ulp."""
-    bits = np.arange(0, 0x3F800001, 127, dtype=np.uint32)
-    special = np.array([0.0, 1.0, 2.0**-149, 2.0**-126, np.nextafter(2.0**-126, 0),
-                        0.29289321881, 0.5, 0.70710677, 1 - 2.0**-24], np.float32)
-    p = np.concatenate([bits.view(np.float32), special, np.nextafter(special, np.float32(1)),
-                        np.nextafter(special, np.float32(0))])
-    cases = [("log_unit", np.log, 0.86), ("log1m_unit", lambda v: np.log1p(-v), 0.92)]
-    for name, exact_of, bound in cases:
-        out = np.empty_like(p)
-        _losses.math_function_f32(name, p, out)
-        with np.errstate(divide="ignore"):
-            exact = exact_of(p.astype(np.float64))
-        finite = np.isfinite(exact) & (exact != 0)
-        np.testing.assert_array_equal(out[~finite], exact[~finite])  # -inf at an end, 0 at the other
-        spacing = np.spacing(np.abs(exact[finite]).astype(np.float32)).astype(np.float64)
-        assert (np.abs(out[finite] - exact[finite]) / spacing).max() <= bound, name
+@pytest.mark.parametrize("name,low,high,bound", [
+    ("log_unit", 0.0, 1.0, 0.86), ("log1m_unit", 0.0, 1.0, 0.92),
+    ("exp_nonpositive", -0.0, -104.0, 0.99), ("log1p_unit", 0.0, 1.0, 0.87)])
+def test_float32_math_accuracy(name, low, high, bound):
+    """The float32 losses' own log(x), log(1 - x), e^x and log1p(x) against the exact result
+    (float64), in units of the last place of the float32 result: one float in 127 of their
+    domain (every binade, subnormals included), its ends and the branch points.  An
+    exhaustive run over the whole domain gave 0.853, 0.917 (over [2^-31, 1]), 0.982 and
+    0.862 ulp."""
+    a, b = np.array([low, high], np.float32).view(np.uint32)
+    special = np.array([low, high, 2.0**-149, 2.0**-126, 0.29289321881, 0.41421356, 0.5,
+                        0.70710677, 1 - 2.0**-24, 87.3, 103.9], np.float32)
+    special = np.concatenate([special, np.nextafter(special, np.float32(np.inf)),
+                              np.nextafter(special, np.float32(-np.inf))])
+    special = np.copysign(special, np.float32(low if name != "exp_nonpositive" else -1.0))
+    x = np.concatenate([np.arange(a, b + 1, 127, dtype=np.uint32).view(np.float32), special])
+    x = x[(np.minimum(low, high) <= x) & (x <= np.maximum(low, high))]
+    out = np.empty_like(x)
+    _losses.math_function_f32(name, x, out)
+    exact_of = {"log_unit": np.log, "log1m_unit": lambda v: np.log1p(-v),
+                "exp_nonpositive": np.exp, "log1p_unit": np.log1p}[name]
+    with np.errstate(divide="ignore"):
+        exact = exact_of(x.astype(np.float64))
+    finite = np.isfinite(exact) & (exact != 0)
+    np.testing.assert_array_equal(out[~finite], exact[~finite])  # -inf, 0 at the ends
+    spacing = np.spacing(np.abs(exact[finite]).astype(np.float32)).astype(np.float64)
+    assert (np.abs(out[finite] - exact[finite]) / spacing).max() <= bound
+    if name in ("exp_nonpositive", "log1p_unit"):  # these two see nan: it stays nan
+        _losses.math_function_f32(name, np.array([np.nan], np.float32), out[:1])
+        assert np.isnan(out[0])
 
 
 # --- cross entropy and nll -------------------------------------------------------------------

@@ -301,14 +301,22 @@ def math_function(str name, const double[::1] x, double[::1] out):
                 out[i] = c_log1p_unit(x[i])
 
 
-def math_function_f32(str name, const float[::1] p, float[::1] out):
-    """out = log(p) or log(1 - p) ("log_unit", "log1m_unit") by the float32 functions of
-    fastbp_kernels.h, for p in [0, 1] (test-only twin, as math_function)."""
-    cdef Py_ssize_t i, n = p.shape[0]
-    cdef int which = ("log_unit", "log1m_unit").index(name)
+def math_function_f32(str name, const float[::1] x, float[::1] out):
+    """out = f(x) by the float32 functions of fastbp_kernels.h: "log_unit" (log x) and
+    "log1m_unit" (log(1 - x)) for x in [0, 1], "exp_nonpositive" for x <= 0,
+    "log1p_unit" for x in [0, 1] (test-only twin, as math_function)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    cdef int which = ("log_unit", "log1m_unit", "exp_nonpositive", "log1p_unit").index(name)
     with nogil:
         for i in range(n):
-            out[i] = c_log_unit_f32(p[i]) if which == 0 else c_log1m_unit_f32(p[i])
+            if which == 0:
+                out[i] = c_log_unit_f32(x[i])
+            elif which == 1:
+                out[i] = c_log1m_unit_f32(x[i])
+            elif which == 2:
+                out[i] = c_exp_nonpositive_f32(x[i])
+            else:
+                out[i] = c_log1p_unit_f32(x[i])
 
 
 def kernel_dispatch():
