@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -164,6 +165,26 @@ def test_inputs_converted_as_the_public_calls_do(rng, dtype):
         assert_same_state(fused, manual)
         np.testing.assert_array_equal(xl, before[0])  # the caller's arrays are untouched
         np.testing.assert_array_equal(tl, before[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_array_subclasses_as_the_public_calls_take_them(rng, dtype):
+    """np.matrix is read as the plain array it holds; a masked array is refused (its mask
+    would be ignored), by the compiled step as by the public calls (found by fuzzing)."""
+    fused, manual = twin_nets("relu-tanh-softmax", dtype)
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    x, t = batch(rng, fused, 6, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        xm, tm = np.asmatrix(x), np.asmatrix(t)
+    loss = fused.train_step(xm, tm, MSELoss(), opt_f)
+    assert loss == manual_step(manual, x, t, MSELoss(), opt_m)
+    assert_same_state(fused, manual)
+    masked = [(np.ma.masked_array(x), t, "x"), (x, np.ma.masked_array(t), "target")]
+    for bad_x, bad_t, name in masked:
+        with pytest.raises(TypeError, match=f"^{name}: expected an array without a mask"):
+            fused.train_step(bad_x, bad_t, MSELoss(), opt_f)
+    assert_same_state(fused, manual)
 
 
 def test_caller_input_may_change_after_the_step(rng):

@@ -217,9 +217,10 @@ cdef inline const void* data_or_null(object arr) noexcept:
 
 cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t cols) noexcept:
     """a is already exactly what the kernels read: a C-contiguous, aligned, native-order
-    2-D ndarray of typenum with ``cols`` columns (and ``rows`` rows unless rows < 0).
-    Anything else goes through _validate, which converts or raises."""
-    if not cnp.PyArray_Check(a):
+    2-D ndarray (not a subclass) of typenum with ``cols`` columns (and ``rows`` rows
+    unless rows < 0).  Anything else goes through _validate, which converts or raises
+    (a masked array, say: its mask would be ignored)."""
+    if not cnp.PyArray_CheckExact(a):
         return False
     cdef cnp.ndarray arr = <cnp.ndarray>a
     if cnp.PyArray_NDIM(arr) != 2 or cnp.PyArray_TYPE(arr) != typenum:
