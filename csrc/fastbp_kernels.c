@@ -374,6 +374,27 @@ double SFX(fastbp_binary_cross_entropy_with_logits)(
     return SFX(elementwise)(SFX(bce_logits_block), &a, n, reduction);
 }
 
+/* ---- validation helper ----------------------------------------------------------------- */
+
+/* The number of x[i] outside [0, 1] (nan included) in [lo, hi): one compare-and-count SIMD
+ * pass, instead of NumPy's min and max (two passes; 10 of binary_cross_entropy's 38 ms at
+ * 10^7 float32 went to checking input and target, measured). */
+static block_sums SFX(outside_unit_interval_block)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
+{
+    const T* restrict x = (const T*)args;
+    double outside = 0.0;
+#pragma omp simd reduction(+:outside)
+    for (ptrdiff_t i = lo; i < hi; i++)
+        outside += !(x[i] >= 0 && x[i] <= 1);
+    return (block_sums){outside, 0.0};
+}
+
+ptrdiff_t SFX(fastbp_count_outside_unit_interval)(const T* x, ptrdiff_t n)
+{
+    return (ptrdiff_t)sum_blocks(SFX(outside_unit_interval_block), x, n, ELEMENT_BLOCK, 1,
+                                 PARALLEL_MIN_ELEMENTWISE).loss;
+}
+
 /* ---- class losses: one pass per row ---------------------------------------------------- */
 
 typedef struct {

@@ -475,6 +475,11 @@ double fastbp_binary_cross_entropy_with_logits_f64(
     const double* weight, ptrdiff_t weight_period,
     const double* pos_weight, ptrdiff_t pos_weight_period);
 
+/* How many of x's n elements are outside [0, 1] or nan (binary_cross_entropy's check of
+ * its input and target, for fastbp/_validate.py) */
+ptrdiff_t fastbp_count_outside_unit_interval_f32(const float* x, ptrdiff_t n);
+ptrdiff_t fastbp_count_outside_unit_interval_f64(const double* x, ptrdiff_t n);
+
 /* Class losses: x (N, C) row-major, out (N,), grad (N, C), weight NULL or (C,).
  * cross_entropy: x are logits, target (N,) class indices; 0 <= label_smoothing <= 1. */
 double fastbp_cross_entropy_f32(const float* x, const int64_t* target, float* out, float* grad,

@@ -325,6 +325,19 @@ def test_float32_math_accuracy(name, low, high, bound):
         assert np.isnan(out[0])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [0, 1, 4095, 4097, 100_003])
+def test_count_outside_unit_interval(rng, dtype, n):
+    """binary_cross_entropy's compiled check of input and target: the count NumPy gives,
+    any size (serial or over threads), with nan, infinities and both zeros."""
+    x = rng.uniform(-0.01, 1.01, n).astype(dtype)
+    specials = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, np.nextafter(dtype(1), 2)],
+                        dtype)
+    x[rng.integers(0, n, min(n, 50))] = rng.choice(specials, min(n, 50))
+    expected = np.count_nonzero(~((x >= 0) & (x <= 1)))
+    assert _losses.count_outside_unit_interval(x) == expected
+
+
 # --- cross entropy and nll -------------------------------------------------------------------
 
 def class_data(n, c, dtype, rng, scale=3.0):

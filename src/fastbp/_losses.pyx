@@ -68,6 +68,8 @@ cdef extern from "fastbp_kernels.h" nogil:
         const double* x, const int64_t* target, double* out, double* grad, Py_ssize_t N,
         Py_ssize_t C, int reduction, const double* weight, int64_t ignore_index) noexcept
 
+    Py_ssize_t fastbp_count_outside_unit_interval_f32(const float* x, Py_ssize_t n) noexcept
+    Py_ssize_t fastbp_count_outside_unit_interval_f64(const double* x, Py_ssize_t n) noexcept
 
 # ---- the kernels of _losses.pxd: pick the C loop of the element type --------------------
 # (the C functions return the value already rounded to the element type)
@@ -282,6 +284,19 @@ def nll_loss(const floating[:, ::1] input, const int64_t[::1] target, floating[:
         value = nll_loss_value_grad(&input[0, 0], &target[0], out_p, grad_p, input.shape[0],
                                     input.shape[1], reduction, w, ignore_index)
     return value
+
+
+def count_outside_unit_interval(const floating[::1] x):
+    """How many elements of x are outside [0, 1] or nan: _validate.unit_interval's scan."""
+    cdef Py_ssize_t count
+    with nogil:
+        if floating is float:
+            count = fastbp_count_outside_unit_interval_f32(&x[0] if x.shape[0] else NULL,
+                                                           x.shape[0])
+        else:
+            count = fastbp_count_outside_unit_interval_f64(&x[0] if x.shape[0] else NULL,
+                                                           x.shape[0])
+    return count
 
 
 def math_function(str name, const double[::1] x, double[::1] out):
