@@ -140,6 +140,22 @@ static block_sums sum_blocks(block_fn f, const void* args, ptrdiff_t n, ptrdiff_
 #define T FASTBP_T
 #define SFX FASTBP_SFX
 
+/* v rounded to T, overflowing to +-inf as IEEE rounding does.  A plain (T) cast of a
+ * scalar double is not enough: gcc -O2 dropped the cast of (1 - eps)/W to float, keeping
+ * 9e39 where torch's float32 has inf (found by tests/fuzz_api.py). */
+FASTBP_INLINE double SFX(rounded)(double v)
+{
+#if FASTBP_FLOAT32_ARITHMETIC
+    /* FLT_MAX plus half its ulp: from there on, round to nearest gives inf */
+    if (fabs(v) >= 0x1.ffffffp127)
+        return copysign(INFINITY, v);
+#endif
+    {
+        volatile T r = (T)v; /* a store the optimizer must keep: the rounding happens */
+        return r;
+    }
+}
+
 /* ---- elementwise losses ---------------------------------------------------------------- */
 
 typedef struct {
@@ -405,9 +421,11 @@ typedef struct {
     T* grad;
     ptrdiff_t C;
     int mode;
-    double grad_scale;       /* 1/W for 'mean', else 1 */
+    double grad_scale;       /* 1/W for 'mean', else 1 (rounded to T, as torch's is) */
     const T* weight;         /* NULL or (C,) */
-    double smooth_grad_sum;  /* sum_c -(weight[c] eps/C grad_scale): a row's smoothing gradient */
+    double smooth_grad_sum;  /* sum_c -(weight[c] smooth_grad_coef): a row's smoothing gradient */
+    double nll_grad_coef;    /* cross entropy: (1 - eps)/W for 'mean', else 1 - eps, in T */
+    double smooth_grad_coef; /* cross entropy: (eps/C)/W for 'mean', else eps/C, in T */
     int64_t ignore_index;
     double label_smoothing;
 } SFX(class_args);
@@ -502,10 +520,11 @@ FASTBP_INLINE int SFX(softmax_row_is_nan)(const T* restrict x, ptrdiff_t C)
 /* Cross entropy with class-index targets, label smoothing eps, weights w (1 without):
  *   row value  L = (1 - eps) nll + (eps/C) smooth,
  *              nll = -w[y] logp[y],  smooth = -sum_c w[c] logp[c],  logp = x - m - lse,
- *   gradient   dL/dx[c] = gs ((1 - eps) w[y] + (eps/C) sum_k w[k]) p[c] - gs (eps/C) w[c]
- *                         - gs (1 - eps) w[y] [c == y],   gs = grad_scale,
- * (computed in torch's order, below), which is torch's cross_entropy_loss_label_smoothing (and plain nll of log_softmax for
- * eps == 0, computed without the smoothing terms: eps * inf would be nan).  The block sums
+ *   gradient   dL/dx[c] = (a w[y] + b sum_k w[k]) p[c] - b w[c] - a w[y] [c == y],
+ *              a = nll_grad_coef ((1 - eps)/W for 'mean'), b = smooth_grad_coef ((eps/C)/W),
+ * (computed in torch's order, below), which is torch's cross_entropy_loss_label_smoothing
+ * (and plain nll of log_softmax for eps == 0, computed without the smoothing terms:
+ * eps * inf would be nan).  The block sums
  * nll and smooth apart: torch reduces them separately, and 'mean' with a zero total weight
  * is nan (0/0 in the nll part) even where smooth/0 alone would be inf. */
 FASTBP_TARGET_CLONES
@@ -514,7 +533,7 @@ static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdif
     const SFX(class_args)* a = (const SFX(class_args)*)args;
     const ptrdiff_t C = a->C;
     const T* w = a->weight;
-    const double eps = a->label_smoothing, gs = a->grad_scale;
+    const double eps = a->label_smoothing;
     const double eps_c = eps / (double)C;
     block_sums sums = {0.0, 0.0};
     double m_k[ROW_CHUNK], lse_k[ROW_CHUNK], inv_se_k[ROW_CHUNK];
@@ -567,12 +586,12 @@ static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdif
             a->out[i] = eps > 0.0 ? (T)((1.0 - eps) * nll + eps_c * smooth) : nll;
         if (g != NULL) {
             /* torch's chain in torch's order (cross_entropy_loss_label_smoothing, then
-             * log_softmax_backward): dL/dlogp[c] = -(w[c] s) + [c == y] gyv, the
-             * smoothing part (absent for eps == 0) plus the nll part gyv = w[y] (-(1 - eps)
-             * gs); then dL/dx[c] = dL/dlogp[c] - p[c] G, G the row sum of dL/dlogp.  In
-             * this order nan and inf land where torch puts them, even for infinite weights
-             * or a zero total weight (found by tests/fuzz_api.py). */
-            const double gyv = wy * -((1.0 - eps) * gs);
+             * log_softmax_backward): dL/dlogp[c] = -(w[c] b) + [c == y] gyv, the
+             * smoothing part (absent for eps == 0) plus the nll part gyv = w[y] (-a);
+             * then dL/dx[c] = dL/dlogp[c] - p[c] G, G the row sum of dL/dlogp.  In this
+             * order nan and inf land where torch puts them, even for infinite weights or a
+             * zero or tiny total weight (found by tests/fuzz_api.py). */
+            const double gyv = wy * -a->nll_grad_coef;
             const double G = eps > 0.0 ? a->smooth_grad_sum + gyv : gyv;
             const double ey = g[y];
             if (eps == 0.0) {
@@ -581,7 +600,7 @@ static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdif
                     g[c] = (T)(0.0 - (g[c] * inv_se) * G);
                 g[y] = (T)(gyv - (ey * inv_se) * G);
             } else {
-                const double s = eps_c * gs;
+                const double s = a->smooth_grad_coef;
                 if (w != NULL) {
 #pragma omp simd
                     for (ptrdiff_t c = 0; c < C; c++)
@@ -713,7 +732,9 @@ static block_sums SFX(class_loss)(block_fn rows, SFX(class_args)* a, ptrdiff_t N
 {
     const ptrdiff_t C = a->C;
     a->mode = pass_mode(reduction, a->out, a->grad);
-    a->grad_scale = reduction == FASTBP_REDUCTION_MEAN ? 1.0 / count : 1.0;
+    /* torch's 1/W is a T: in float32 it overflows to inf for W below 2^-128 */
+    a->grad_scale = reduction == FASTBP_REDUCTION_MEAN ? SFX(rounded)(1.0 / SFX(rounded)(count))
+                                                       : 1.0;
     return sum_blocks(rows, a, N, ROW_BLOCK_ELEMENTS / (C > 0 ? C : 1), C > 0 ? C : 1,
                       min_parallel);
 }
@@ -722,14 +743,19 @@ double SFX(fastbp_cross_entropy)(const T* x, const int64_t* target, T* out, T* g
                                  ptrdiff_t N, ptrdiff_t C, int reduction, const T* weight,
                                  int64_t ignore_index, double label_smoothing)
 {
-    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, 0.0,
+    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, 0.0, 0.0, 0.0,
                          ignore_index, label_smoothing};
     const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
     const double eps = label_smoothing;
+    /* torch's backward divides each part's upstream gradient, 1 - eps and eps/C, by the
+       total weight W, in T (float32: inf for a tiny W, then nan as in torch) */
+    const double divisor = reduction == FASTBP_REDUCTION_MEAN ? SFX(rounded)(count) : 1.0;
     block_sums sums;
     double nll, smooth;
+    a.nll_grad_coef = SFX(rounded)(SFX(rounded)(1.0 - eps) / divisor);
+    a.smooth_grad_coef = SFX(rounded)(SFX(rounded)(eps / (double)C) / divisor);
     if (eps > 0.0) {  /* the smoothing gradient's row sum is the same for every row */
-        const double s = eps / (double)C * (reduction == FASTBP_REDUCTION_MEAN ? 1.0 / count : 1.0);
+        const double s = a.smooth_grad_coef;
         for (ptrdiff_t c = 0; c < C; c++)
             a.smooth_grad_sum += weight != NULL ? -(weight[c] * s) : -s;
     }
@@ -747,7 +773,7 @@ double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* g
                                        ptrdiff_t N, ptrdiff_t C, int reduction,
                                        const T* weight, double label_smoothing)
 {
-    SFX(class_args) a = {x, NULL, target, out, grad, C, 0, 1.0, weight, 0.0, 0,
+    SFX(class_args) a = {x, NULL, target, out, grad, C, 0, 1.0, weight, 0.0, 0.0, 0.0, 0,
                          label_smoothing};
     if (C == 0) {
         /* no classes: every row's sum is empty; torch's 'mean' over an empty input is nan */
@@ -764,7 +790,7 @@ double SFX(fastbp_cross_entropy_probs)(const T* x, const T* target, T* out, T* g
 double SFX(fastbp_nll_loss)(const T* x, const int64_t* target, T* out, T* grad, ptrdiff_t N,
                             ptrdiff_t C, int reduction, const T* weight, int64_t ignore_index)
 {
-    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, 0.0,
+    SFX(class_args) a = {x, target, NULL, out, grad, C, 0, 1.0, weight, 0.0, 0.0, 0.0,
                          ignore_index, 0.0};
     const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
     return (T)reduced((T)SFX(class_loss)(SFX(nll_rows), &a, N, count, reduction,

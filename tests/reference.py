@@ -256,10 +256,20 @@ def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean
     grad = np.zeros_like(x)
     rows = np.arange(len(y))[kept]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        # torch's order: -(1 / total weight) first, then times w[y] (0 * -inf = nan)
-        total = w[y][kept].sum() if reduction == "mean" else np.float64(1.0)
-        grad[rows, y[kept]] = w[y[kept]] * -(1.0 / total)
+        # torch's order: -(1 / total weight) first, a number of the input's dtype, then
+        # times w[y] (0 * -inf = nan; in float32 1/total is inf below 2^-128)
+        total = in_dtype_of(input, w[y][kept].sum() if reduction == "mean" else 1.0)
+        grad[rows, y[kept]] = w[y[kept]] * -f64(in_dtype_of(input, 1.0 / f64(total)))
     return grad
+
+
+def in_dtype_of(input, value):
+    """value rounded to the dtype fastbp and torch compute input in (overflow to inf
+    included): float32 for float32, float16, integers and bool; else float64."""
+    kind, size = np.asarray(input).dtype.kind, np.asarray(input).dtype.itemsize
+    dtype = np.float32 if kind in "biu" or (kind == "f" and size <= 4) else np.float64
+    with np.errstate(over="ignore"):
+        return np.asarray(value).astype(dtype)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -284,12 +294,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             nll = reduce(nll, reduction)
         if eps == 0:
             return nll
-        # torch reduces the smoothing term apart, then mixes: (1 - eps) nll + (eps/C) smooth
+        # torch reduces the smoothing term apart, then mixes: (1 - eps) nll + (eps/C) smooth;
+        # each part is a tensor of the input's dtype, so in float32 either may overflow to
+        # inf (a subnormal total weight) where the mixture would not
         smooth = np.where(kept, -(logp * w).sum(axis=1), 0.0)
         if reduction == "mean":
             smooth = smooth.sum() / wy_all[kept].sum()
         else:
             smooth = reduce(smooth, reduction)
+        nll, smooth = f64(in_dtype_of(input, nll)), f64(in_dtype_of(input, smooth))
         return (1.0 - eps) * nll + eps / n_classes * smooth
 
 
@@ -314,12 +327,15 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # torch's chain, in its order: nll_loss_backward puts -(grad_out / total_weight) * w[y]
         # at each kept target (grad_out = 1 - eps), the smoothing term -w (eps/C) / total on
-        # each kept row; log_softmax_backward then gives g - p * sum(g) on every row
-        total = wy[kept].sum() if reduction == "mean" else np.float64(1.0)
+        # each kept row; log_softmax_backward then gives g - p * sum(g) on every row.  Both
+        # quotients are numbers of the input's dtype (float32: inf for a tiny total).
+        total = f64(in_dtype_of(input, wy[kept].sum() if reduction == "mean" else 1.0))
+        nll_coef = f64(in_dtype_of(input, f64(in_dtype_of(input, 1.0 - eps)) / total))
         g = np.zeros((n, n_classes))
-        g[rows, y[kept]] = wy[kept] * -((1.0 - eps) / total)
+        g[rows, y[kept]] = wy[kept] * -nll_coef
         if eps > 0:
-            g[rows] += -(w * ((eps / n_classes) / total))
+            smooth_coef = f64(in_dtype_of(input, f64(in_dtype_of(input, eps / n_classes)) / total))
+            g[rows] += -(w * smooth_coef)
         return g - p * g.sum(axis=1, keepdims=True)
 
 

@@ -6,6 +6,7 @@ torch is particular about) are those of test_losses.py.
 
 import numpy as np
 import pytest
+import reference as ref
 from conftest import DTYPES, assert_close
 from test_losses import (CROSS_ENTROPY_CASES, ELEMENTWISE_CASES, NLL_CASES, REDUCTIONS,
                          case_id, class_case_id, class_data, class_kwargs, class_target,
@@ -176,6 +177,23 @@ def test_cross_entropy_subnormal_total_weight_follows_torch_order():
     x = np.zeros((2, 5))
     weight = np.array([0, 0, 0, 5e-320, 0])
     check_against_torch("cross_entropy", x, np.array([0, 3]), "mean", np.float64, weight=weight)
+
+
+def test_float32_tiny_total_weight_overflows_as_in_torch():
+    """float32 'mean' with a subnormal total weight W: torch's sum/W of the smoothing part
+    and its gradient coefficients (1 - eps)/W, (eps/C)/W, 1/W are float32 numbers, inf
+    here, though the float64 answers are finite (found by tests/fuzz_api.py): fastbp and
+    tests/reference.py follow torch, inf in the value and nan or inf in the gradient."""
+    x = np.array([[-1.0, 0.0]], np.float32)
+    y = np.array([0])
+    weight = np.array([1e-40, 1.0], np.float32)
+    for name, kwargs in [("cross_entropy", {"weight": weight, "label_smoothing": 0.1}),
+                         ("cross_entropy", {"weight": weight}), ("nll_loss", {"weight": weight})]:
+        expected, expected_grad = torch_value_and_grad(name, x, y, "mean", **kwargs)
+        for impl in (F, ref):
+            assert_close(getattr(impl, name)(x, y, **kwargs), expected, np.float32)
+            assert_close(getattr(impl, name + "_grad")(x, y, **kwargs), expected_grad, np.float32)
+        assert not np.isfinite(expected_grad).all() or not np.isfinite(expected)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
