@@ -299,39 +299,35 @@ def count_outside_unit_interval(const floating[::1] x):
     return count
 
 
-def math_function(str name, const double[::1] x, double[::1] out):
-    """out = exp/log/log1p/log1p_unit(x) by the vectorizable functions of fastbp_kernels.h
-    (test-only twin: the kernels inline them)."""
-    cdef Py_ssize_t i, n = x.shape[0]
-    cdef int which = ("exp", "log", "log1p", "log1p_unit").index(name)
-    with nogil:
-        for i in range(n):
-            if which == 0:
-                out[i] = c_exp(x[i])
-            elif which == 1:
-                out[i] = c_log(x[i])
-            elif which == 2:
-                out[i] = c_log1p(x[i])
-            else:
-                out[i] = c_log1p_unit(x[i])
+cdef inline floating math_point(int which, floating v) noexcept nogil:
+    if floating is double:  # exp, log, log1p, log1p_unit
+        if which == 0:
+            return c_exp(v)
+        if which == 1:
+            return c_log(v)
+        return c_log1p(v) if which == 2 else c_log1p_unit(v)
+    else:  # log_unit, log1m_unit, exp_nonpositive, log1p_unit
+        if which == 0:
+            return c_log_unit_f32(v)
+        if which == 1:
+            return c_log1m_unit_f32(v)
+        return c_exp_nonpositive_f32(v) if which == 2 else c_log1p_unit_f32(v)
 
 
-def math_function_f32(str name, const float[::1] x, float[::1] out):
-    """out = f(x) by the float32 functions of fastbp_kernels.h: "log_unit" (log x) and
-    "log1m_unit" (log(1 - x)) for x in [0, 1], "exp_nonpositive" for x <= 0,
-    "log1p_unit" for x in [0, 1] (test-only twin, as math_function)."""
+def math_function(str name, const floating[::1] x, floating[::1] out):
+    """out = f(x) by the vectorizable functions of fastbp_kernels.h (test-only twin: the
+    kernels inline them).  float64: "exp", "log", "log1p", "log1p_unit" (x in [0, 1]);
+    float32: "log_unit" (log x) and "log1m_unit" (log(1 - x)) for x in [0, 1],
+    "exp_nonpositive" for x <= 0, "log1p_unit" for x in [0, 1]."""
     cdef Py_ssize_t i, n = x.shape[0]
-    cdef int which = ("log_unit", "log1m_unit", "exp_nonpositive", "log1p_unit").index(name)
+    cdef int which
+    if floating is double:
+        which = ("exp", "log", "log1p", "log1p_unit").index(name)
+    else:
+        which = ("log_unit", "log1m_unit", "exp_nonpositive", "log1p_unit").index(name)
     with nogil:
         for i in range(n):
-            if which == 0:
-                out[i] = c_log_unit_f32(x[i])
-            elif which == 1:
-                out[i] = c_log1m_unit_f32(x[i])
-            elif which == 2:
-                out[i] = c_exp_nonpositive_f32(x[i])
-            else:
-                out[i] = c_log1p_unit_f32(x[i])
+            out[i] = math_point(which, x[i])
 
 
 def kernel_dispatch():
