@@ -164,8 +164,8 @@ typedef struct {
     T* out;
     T* grad;
     int mode;
-    double grad_scale;     /* 1/n for 'mean', else 1 */
-    double grad_divisor;   /* n for 'mean', else 1 (the float32-arithmetic losses divide) */
+    double grad_divisor;   /* n for 'mean', else 1: the double losses multiply by its
+                              reciprocal, the float32-arithmetic ones divide, as torch */
     double param;          /* beta, delta */
     const T* weight;       /* NULL or weight_period elements */
     ptrdiff_t weight_period;
@@ -211,7 +211,7 @@ typedef struct {
         break;                                                                              \
     }
 
-/* the losses computed in double: the gradient times grad_scale */
+/* the losses computed in double: the gradient times gs = 1/grad_divisor */
 #define ELEMENTWISE_PASS(FIRST, VALUE, GRAD) ELEMENTWISE_PASS_AS(double, FIRST, VALUE, gs * (GRAD))
 
 /* The start of every elementwise block function: the arguments as restrict pointers. */
@@ -221,7 +221,7 @@ typedef struct {
     const T* restrict t = a->t;                                                             \
     T* restrict out = a->out;                                                               \
     T* restrict grad = a->grad;                                                             \
-    const double gs = a->grad_scale, param = a->param;                                      \
+    const double gs = 1.0 / a->grad_divisor, param = a->param;                              \
     const float gn = (float)a->grad_divisor;                                                \
     const int mode = a->mode, has_pos_weight = a->pos_weight != NULL;                       \
     double sum = 0.0;                                                                       \
@@ -333,14 +333,13 @@ static double SFX(elementwise)(block_fn block, SFX(elementwise_args)* a, ptrdiff
 {
     block_sums sums;
     a->mode = pass_mode(reduction, a->out, a->grad);
-    a->grad_scale = reduction == FASTBP_REDUCTION_MEAN ? 1.0 / (double)n : 1.0;
     a->grad_divisor = reduction == FASTBP_REDUCTION_MEAN ? (double)n : 1.0;
     sums = sum_blocks(block, a, n, ELEMENT_BLOCK, 1, PARALLEL_MIN_ELEMENTWISE);
     /* torch rounds the sum to T, then divides (mean = sum / numel, in T) */
     return (T)reduced((T)sums.loss, (double)n, reduction);
 }
 
-#define ELEMENTWISE_ARGS(...) {x, t, out, grad, 0, 1.0, 1.0, __VA_ARGS__}
+#define ELEMENTWISE_ARGS(...) {x, t, out, grad, 0, 1.0, __VA_ARGS__}
 
 double SFX(fastbp_l1_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
                            int reduction)
@@ -524,9 +523,9 @@ FASTBP_INLINE int SFX(softmax_row_is_nan)(const T* restrict x, ptrdiff_t C)
  *              a = nll_grad_coef ((1 - eps)/W for 'mean'), b = smooth_grad_coef ((eps/C)/W),
  * (computed in torch's order, below), which is torch's cross_entropy_loss_label_smoothing
  * (and plain nll of log_softmax for eps == 0, computed without the smoothing terms:
- * eps * inf would be nan).  The block sums
- * nll and smooth apart: torch reduces them separately, and 'mean' with a zero total weight
- * is nan (0/0 in the nll part) even where smooth/0 alone would be inf. */
+ * eps * inf would be nan).  The block sums nll and smooth apart: torch reduces them
+ * separately, and 'mean' with a zero total weight is nan (0/0 in the nll part) even where
+ * smooth/0 alone would be inf. */
 FASTBP_TARGET_CLONES
 static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdiff_t hi)
 {

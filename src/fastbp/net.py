@@ -173,9 +173,9 @@ class Net:
         and manual steps mix freely.  Anything else -- reduction 'none', another loss or
         optimizer, an input that shares memory with the Net's gradients or with what the
         previous step left in ``loss_fn.backward()`` and the Layers -- runs the five calls
-        above.  Afterwards, as with the five calls, ``loss_fn.backward()`` and
-        ``net.backward`` refer to this step; on the compiled path they are views of the
-        workspaces, overwritten by the next step.
+        above.  Afterwards, as with the five calls, ``loss_fn.backward()`` and the Layers'
+        caches refer to this step; on the compiled path the caches are views of the
+        workspaces, overwritten by the next step, and ``loss_fn.backward()`` returns a copy.
 
         An invalid target raises what ``loss_fn`` raises, before anything is changed.
         BCELoss's check of its input (the Net's output in [0, 1]) raises after the forward
