@@ -226,6 +226,65 @@ def choice(value, name: str, choices: tuple) -> str:
     return value
 
 
+def non_negative_int(value, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a non-negative integer, got {value!r}")
+    value = operator.index(value)
+    if value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value}")
+    return value
+
+
+# --- learning-rate schedulers (torch.optim.lr_scheduler's checks) ------------------
+
+def scheduled_optimizer(optimizer):
+    """A scheduler's optimizer: anything with a writable float ``lr`` and a ``step()``."""
+    if not (isinstance(getattr(optimizer, "lr", None), numbers.Real)
+            and callable(getattr(optimizer, "step", None))):
+        raise TypeError(f"optimizer: {type(optimizer).__name__} is not an Optimizer "
+                        "(expected an object with an lr and a step())")
+    return optimizer
+
+
+def int_list(values, name: str) -> list:
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{name}: expected a list of integers, got {type(values).__name__}") from None
+    for k, value in enumerate(values):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name}[{k}]: expected an integer, got {value!r}")
+    return [operator.index(value) for value in values]
+
+
+def linear_lr_factors(start_factor, end_factor) -> tuple:
+    start = real_number(start_factor, "start_factor")
+    end = real_number(end_factor, "end_factor")
+    if start > 1.0 or start <= 0:
+        raise ValueError(f"start_factor: expected a value in (0, 1], got {start}")
+    if end > 1.0 or end < 0:
+        raise ValueError(f"end_factor: expected a value in [0, 1], got {end}")
+    return start, end
+
+
+def plateau_factor(factor) -> float:
+    factor = real_number(factor, "factor")
+    if factor >= 1.0:
+        raise ValueError(f"factor: expected a value < 1.0, got {factor}")
+    return factor
+
+
+def scheduler_state(state, current: dict) -> dict:
+    """A scheduler's load_state_dict argument: a mapping whose keys its state_dict has."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state_dict: expected a mapping, got {type(state).__name__}")
+    for key in state:
+        if key not in current:
+            raise ValueError(f"state_dict: unexpected key {key!r}; expected the keys "
+                             f"{', '.join(repr(k) for k in current)}")
+    return dict(state)
+
+
 # --- composite checks used by functional.py and the classes -------------------------
 
 def linear_args(x, weight, bias):

@@ -10,11 +10,12 @@ import numpy as np
 from fastbp import _optim
 from fastbp import _validate as v
 from fastbp._typing import ParameterPair
+from fastbp.optim import lr_scheduler
 
 if TYPE_CHECKING:
     from fastbp.net import Net
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "lr_scheduler"]
 
 
 class SGD:
