@@ -235,6 +235,106 @@ def non_negative_int(value, name: str) -> int:
     return value
 
 
+# --- optimizers (torch.optim's checks: ValueError where torch raises one) -------------
+
+def flag_option(flag, name: str) -> bool:
+    if not isinstance(flag, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {flag!r}")
+    return bool(flag)
+
+
+def betas_option(betas) -> tuple:
+    """Adam's ``betas``: a pair of reals (checked by :func:`adam_options`)."""
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise TypeError(f"betas: expected a pair (beta1, beta2), got {betas!r}") from None
+    return beta1, beta2
+
+
+def sgd_options(lr, momentum, dampening, weight_decay, nesterov, maximize) -> dict:
+    options = {"lr": real_number(lr, "lr", minimum=0.0),
+               "momentum": real_number(momentum, "momentum", minimum=0.0),
+               "dampening": real_number(dampening, "dampening"),
+               "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+               "nesterov": flag_option(nesterov, "nesterov"),
+               "maximize": flag_option(maximize, "maximize")}
+    if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+        raise ValueError("nesterov: Nesterov momentum requires momentum > 0 and dampening == 0, "
+                         f"got momentum={options['momentum']}, dampening={options['dampening']}")
+    return options
+
+
+def adam_options(lr, beta1, beta2, eps, weight_decay, amsgrad, maximize) -> dict:
+    options = {"lr": real_number(lr, "lr", minimum=0.0),
+               "beta1": real_number(beta1, "betas[0]", minimum=0.0),
+               "beta2": real_number(beta2, "betas[1]", minimum=0.0),
+               "eps": real_number(eps, "eps", minimum=0.0),
+               "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+               "amsgrad": flag_option(amsgrad, "amsgrad"),
+               "maximize": flag_option(maximize, "maximize")}
+    for k in (0, 1):
+        if not options[f"beta{k + 1}"] < 1.0:
+            raise ValueError(f"betas[{k}]: expected a value in [0, 1), "
+                             f"got {options[f'beta{k + 1}']}")
+    return options
+
+
+def rmsprop_options(lr, alpha, eps, weight_decay, momentum, centered, maximize) -> dict:
+    return {"lr": real_number(lr, "lr", minimum=0.0),
+            "alpha": real_number(alpha, "alpha", minimum=0.0),
+            "eps": real_number(eps, "eps", minimum=0.0),
+            "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+            "momentum": real_number(momentum, "momentum", minimum=0.0),
+            "centered": flag_option(centered, "centered"),
+            "maximize": flag_option(maximize, "maximize")}
+
+
+def adagrad_options(lr, lr_decay, weight_decay, initial_accumulator_value, eps,
+                    maximize) -> dict:
+    return {"lr": real_number(lr, "lr", minimum=0.0),
+            "lr_decay": real_number(lr_decay, "lr_decay", minimum=0.0),
+            "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+            "initial_accumulator_value": real_number(
+                initial_accumulator_value, "initial_accumulator_value", minimum=0.0),
+            "eps": real_number(eps, "eps", minimum=0.0),
+            "maximize": flag_option(maximize, "maximize")}
+
+
+def optimizer_state(state, option_names: tuple, scalar_names: tuple) -> tuple:
+    """An optimizer's load_state_dict argument, first part: a mapping holding every option
+    and scalar (step count) by name.  Returns (options, scalars) as dicts; the options are
+    checked by the optimizer's own options function, the scalars here."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state_dict: expected a mapping, got {type(state).__name__}")
+    for key in option_names + scalar_names:
+        if key not in state:
+            raise ValueError(f"state_dict: missing key {key!r}")
+    scalars = {key: non_negative_int(state[key], f"state_dict[{key!r}]") for key in scalar_names}
+    return {key: state[key] for key in option_names}, scalars
+
+
+def optimizer_buffers(state, known: tuple, expected: dict, dtypes: dict) -> dict:
+    """load_state_dict's buffers: exactly the keys of ``expected`` (name -> shape) besides
+    ``known`` (options and scalars), each converted to its dtype and copied."""
+    for key in expected:
+        if key not in state:
+            raise ValueError(f"state_dict: missing key {key!r} (expected shape "
+                             f"{shape_str(expected[key])})")
+    arrays = {}
+    for key, value in state.items():
+        if key in known:
+            continue
+        if key not in expected:
+            raise ValueError(f"state_dict: unexpected key {key!r}")
+        arr = as_float_array(value, f"state_dict[{key!r}]", dtypes[key])
+        if arr.shape != tuple(expected[key]):
+            raise ValueError(f"state_dict[{key!r}]: expected shape {shape_str(expected[key])}, "
+                             f"got {shape_str(arr.shape)}")
+        arrays[key] = np.array(arr, copy=True)
+    return arrays
+
+
 # --- learning-rate schedulers (torch.optim.lr_scheduler's checks) ------------------
 
 def scheduled_optimizer(optimizer):
