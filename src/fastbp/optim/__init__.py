@@ -16,7 +16,7 @@ from fastbp.optim._optimizers import Adagrad, Adam, AdamW, Optimizer, RMSprop
 if TYPE_CHECKING:
     from fastbp.net import Net
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
 class SGD(Optimizer):
