@@ -335,6 +335,17 @@ def optimizer_buffers(state, known: tuple, expected: dict, dtypes: dict) -> dict
     return arrays
 
 
+def clip_norm_options(max_norm, norm_type, error_if_nonfinite) -> tuple:
+    """clip_grad_norm_'s options; norm_type may be a string such as 'inf', as torch's float()."""
+    if isinstance(norm_type, str):
+        try:
+            norm_type = float(norm_type)
+        except ValueError:
+            raise ValueError(f"norm_type: expected a number or 'inf', got {norm_type!r}") from None
+    return (real_number(max_norm, "max_norm"), real_number(norm_type, "norm_type"),
+            flag_option(error_if_nonfinite, "error_if_nonfinite"))
+
+
 # --- learning-rate schedulers (torch.optim.lr_scheduler's checks) ------------------
 
 def scheduled_optimizer(optimizer):
