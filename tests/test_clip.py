@@ -116,3 +116,43 @@ def test_option_errors():
         fastbp.clip_grad_value_(params, "1")
     with pytest.raises(TypeError, match="params"):
         fastbp.clip_grad_value_(3, 1.0)
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"lr": 0.1, "momentum": 0.9}),
+                                           ("Adam", {"lr": 0.01}), ("AdamW", {}),
+                                           ("RMSprop", {"centered": True})])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_train_step_max_grad_norm(rng, name, options, dtype):
+    from fastbp import MSELoss
+    nets = [Net([Layer(4, 6, "tanh", dtype=dtype, seed=1), Layer(6, 2, dtype=dtype, seed=2)])
+            for _ in range(2)]
+    opts = [getattr(fastbp, name)(net, **options) for net in nets]
+    lin = [torch.nn.Linear(4, 6, dtype=torch.from_numpy(np.zeros(1, dtype)).dtype),
+           torch.nn.Linear(6, 2, dtype=torch.from_numpy(np.zeros(1, dtype)).dtype)]
+    with torch.no_grad():
+        for t, layer in zip(lin, nets[0]):
+            t.weight.copy_(torch.from_numpy(layer.weight))
+            t.bias.copy_(torch.from_numpy(layer.bias))
+    seq = torch.nn.Sequential(lin[0], torch.nn.Tanh(), lin[1])
+    extra = {} if name == "SGD" else {"foreach": False}
+    topt = getattr(torch.optim, name)(seq.parameters(), **options, **extra)
+    x = (rng.standard_normal((8, 4)) * 3).astype(dtype)
+    y = (rng.standard_normal((8, 2)) * 3).astype(dtype)
+    loss_fn = MSELoss()
+    for _ in range(20):
+        a = nets[0].train_step(x, y, loss_fn, opts[0], max_grad_norm=0.5)
+        nets[1].zero_grad()
+        b = loss_fn(nets[1](x), y)
+        nets[1].backward(loss_fn.backward())
+        fastbp.clip_grad_norm_(nets[1], 0.5)
+        opts[1].step()
+        assert a == b
+        topt.zero_grad()
+        tloss = torch.nn.functional.mse_loss(seq(torch.from_numpy(x)), torch.from_numpy(y))
+        tloss.backward()
+        torch.nn.utils.clip_grad_norm_(seq.parameters(), 0.5)
+        topt.step()
+    tol = 2e-5 if dtype == np.float32 else 1e-10  # 20 steps compound rounding (see test_optim)
+    for (p, _), (q, _), t in zip(nets[0].parameters(), nets[1].parameters(), seq.parameters()):
+        np.testing.assert_array_equal(p, q)
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=tol, atol=tol)
