@@ -43,7 +43,12 @@ MODULES = {
 # a*b - c*d by default wherever FMA exists (the AVX2 target_clones), and the residue of
 # the unrounded product turns torch's exact 0 into +-tiny: times an infinite weight, inf
 # where torch gives nan (found by tests/fuzz_api.py).  Costs 1-9% on the loss kernels.
-OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3", "-fno-trapping-math", "-ffp-contract=off"]}
+# -fno-math-errno: sqrt()/sqrtf() need not set errno (nothing reads it; the values are IEEE's
+# all the same), so the optimizer kernels' sqrt is one instruction and their loops vectorize
+# (with errno, each sqrt is a possible library call: "control flow in loop").  glibc's vector
+# math (libmvec) stays off: it needs -ffast-math.
+OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3", "-fno-trapping-math", "-ffp-contract=off",
+                                        "-fno-math-errno"]}
 # Without OpenMP, `#pragma omp simd` still vectorizes the reductions where supported.
 SIMD_ONLY_FLAGS = {"msvc": [], "other": ["-fopenmp-simd"]}
 

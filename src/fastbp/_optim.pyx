@@ -146,7 +146,7 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
             v = v + c2 * d * d
             exp_avg_sq[i] = v
             vm = max_exp_avg_sq[i]
-            vm = vm if (vm >= v or vm != vm) else v
+            vm = vm if ((vm >= v) | (vm != vm)) else v  # `|`, not `or`: no branch
             max_exp_avg_sq[i] = vm
             p[i] = pi + neg_step_size * m / (_sqrt(vm) / bc2_sqrt + feps)
 
