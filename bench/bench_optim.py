@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_train_step import fmt, machine, per_call_times, torch_sequential  # noqa: E402
+from bench_train_step import fmt, machine, per_call_times, torch_stepper  # noqa: E402
 
 import fastbp  # noqa: E402
 from fastbp import (SGD, Adam, AdamW, CrossEntropyLoss, Layer, MSELoss, Net,  # noqa: E402
@@ -56,20 +56,6 @@ def table(title, times, baselines):
     for name, ts in times.items():
         ratios = "".join(f"{ratio(times.get(b), ts):>28}" for b in baselines)
         print(f"  {name:<28}{fmt(min(ts))}  {fmt(float(np.median(ts)))} {ratios}")
-
-
-def torch_stepper(net, loss_fn, optimizer, x, target):
-    seq = torch_sequential(net)
-    opt = optimizer(seq.parameters())
-    tx, tt = torch.from_numpy(x), torch.from_numpy(target)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(seq(tx), tt)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return step
 
 
 def w1(repeats, seconds):

@@ -99,9 +99,10 @@ def torch_sequential(net):
     return torch.nn.Sequential(*modules)
 
 
-def torch_stepper(net, loss_fn, lr, momentum, x, target):
+def torch_stepper(net, loss_fn, make_optimizer, x, target):
+    """One torch eager step of a copy of ``net``; make_optimizer(parameters) -> optimizer."""
     seq = torch_sequential(net)
-    opt = torch.optim.SGD(seq.parameters(), lr=lr, momentum=momentum)
+    opt = make_optimizer(seq.parameters())
     tx, tt = torch.from_numpy(x), torch.from_numpy(target)
 
     def step():
@@ -193,7 +194,8 @@ def case_a(repeats, seconds):
         steps = {"fastbp train_step": lambda: net.train_step(x, t, loss_fn, opt),
                  "NumPy": lambda: numpy_step(layers, buffers, x, t, mse_value_grad, 0.1, 0.0)}
         if torch is not None:
-            steps["torch eager"] = torch_stepper(net, torch.nn.MSELoss(), 0.1, 0.0, x, t)
+            steps["torch eager"] = torch_stepper(
+                net, torch.nn.MSELoss(), lambda p: torch.optim.SGD(p, lr=0.1), x, t)
         return steps
 
     losses = check_same_losses(make_steps())
@@ -218,8 +220,9 @@ def case_b(repeats, seconds):
                  "NumPy": lambda: numpy_step(layers, buffers, x, labels, cross_entropy_value_grad,
                                              0.01, 0.9)}
         if torch is not None:
-            steps["torch eager"] = torch_stepper(net, torch.nn.CrossEntropyLoss(), 0.01, 0.9,
-                                                 x, labels)
+            steps["torch eager"] = torch_stepper(
+                net, torch.nn.CrossEntropyLoss(),
+                lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9), x, labels)
         return steps
 
     losses = check_same_losses(make_steps())

@@ -84,6 +84,20 @@ cdef inline floating _lerp(floating start, floating end, floating w, floating on
     return start + w * diff if small else end - diff * one_minus_w
 
 
+cdef inline floating _adam_moments(floating p, floating g, floating* exp_avg,
+                                   floating* exp_avg_sq, floating sign, bint coupled, floating wd,
+                                   bint shrink, floating keep, floating w1, floating one_minus_w1,
+                                   bint small, floating b2, floating c2) noexcept nogil:
+    """adam_update's element step up to the moments: updates *exp_avg and *exp_avg_sq and
+    returns p after AdamW's decay."""
+    cdef floating d = g * sign
+    d = d + wd * p if coupled else d
+    exp_avg[0] = _lerp(exp_avg[0], d, w1, one_minus_w1, small)
+    cdef floating v = exp_avg_sq[0] * b2
+    exp_avg_sq[0] = v + c2 * d * d
+    return p * keep if shrink else p
+
+
 cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floating* exp_avg_sq,
                       floating* max_exp_avg_sq, Py_ssize_t n, double lr, double beta1,
                       double beta2, double eps, double weight_decay, bint decoupled,
@@ -119,36 +133,22 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
     cdef bint small = (w1 if w1 >= 0 else -w1) < <floating>0.5
     cdef floating b2 = <floating>beta2
     cdef floating c2 = <floating>(1.0 - beta2)
-    cdef floating d, pi, m, v, vm
+    cdef floating pi, v, vm
     # Loop-invariant choices are selects, and amsgrad (which touches a fourth buffer) is a
-    # loop of its own, so that both loops vectorize.
+    # loop of its own (gcc does not unswitch a branch on it), so that both loops vectorize.
     if not amsgrad:
         for i in range(n):
-            pi = p[i]
-            d = g[i] * sign
-            d = d + wd * pi if coupled else d
-            pi = pi * keep if shrink else pi
-            m = _lerp(exp_avg[i], d, w1, one_minus_w1, small)
-            exp_avg[i] = m
-            v = exp_avg_sq[i] * b2
-            v = v + c2 * d * d
-            exp_avg_sq[i] = v
-            p[i] = pi + neg_step_size * m / (_sqrt(v) / bc2_sqrt + feps)
+            pi = _adam_moments(p[i], g[i], &exp_avg[i], &exp_avg_sq[i], sign, coupled, wd,
+                               shrink, keep, w1, one_minus_w1, small, b2, c2)
+            p[i] = pi + neg_step_size * exp_avg[i] / (_sqrt(exp_avg_sq[i]) / bc2_sqrt + feps)
     else:
         for i in range(n):
-            pi = p[i]
-            d = g[i] * sign
-            d = d + wd * pi if coupled else d
-            pi = pi * keep if shrink else pi
-            m = _lerp(exp_avg[i], d, w1, one_minus_w1, small)
-            exp_avg[i] = m
-            v = exp_avg_sq[i] * b2
-            v = v + c2 * d * d
-            exp_avg_sq[i] = v
-            vm = max_exp_avg_sq[i]
+            pi = _adam_moments(p[i], g[i], &exp_avg[i], &exp_avg_sq[i], sign, coupled, wd,
+                               shrink, keep, w1, one_minus_w1, small, b2, c2)
+            v, vm = exp_avg_sq[i], max_exp_avg_sq[i]
             vm = vm if ((vm >= v) | (vm != vm)) else v  # `|`, not `or`: no branch
             max_exp_avg_sq[i] = vm
-            p[i] = pi + neg_step_size * m / (_sqrt(vm) / bc2_sqrt + feps)
+            p[i] = pi + neg_step_size * exp_avg[i] / (_sqrt(vm) / bc2_sqrt + feps)
 
 
 def adam_step(floating[::1] param, const floating[::1] grad, floating[::1] exp_avg,

@@ -252,13 +252,20 @@ def betas_option(betas) -> tuple:
     return beta1, beta2
 
 
+def non_negative_reals(**values) -> dict:
+    """Real options that torch requires >= 0 (lr, eps, weight_decay, ...), by name."""
+    return {name: real_number(value, name, minimum=0.0) for name, value in values.items()}
+
+
+def flags(**values) -> dict:
+    return {name: flag_option(value, name) for name, value in values.items()}
+
+
 def sgd_options(lr, momentum, dampening, weight_decay, nesterov, maximize) -> dict:
-    options = {"lr": real_number(lr, "lr", minimum=0.0),
-               "momentum": real_number(momentum, "momentum", minimum=0.0),
+    options = {**non_negative_reals(lr=lr, momentum=momentum),
                "dampening": real_number(dampening, "dampening"),
-               "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
-               "nesterov": flag_option(nesterov, "nesterov"),
-               "maximize": flag_option(maximize, "maximize")}
+               **non_negative_reals(weight_decay=weight_decay),
+               **flags(nesterov=nesterov, maximize=maximize)}
     if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
         raise ValueError("nesterov: Nesterov momentum requires momentum > 0 and dampening == 0, "
                          f"got momentum={options['momentum']}, dampening={options['dampening']}")
@@ -269,10 +276,8 @@ def adam_options(lr, beta1, beta2, eps, weight_decay, amsgrad, maximize) -> dict
     options = {"lr": real_number(lr, "lr", minimum=0.0),
                "beta1": real_number(beta1, "betas[0]", minimum=0.0),
                "beta2": real_number(beta2, "betas[1]", minimum=0.0),
-               "eps": real_number(eps, "eps", minimum=0.0),
-               "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
-               "amsgrad": flag_option(amsgrad, "amsgrad"),
-               "maximize": flag_option(maximize, "maximize")}
+               **non_negative_reals(eps=eps, weight_decay=weight_decay),
+               **flags(amsgrad=amsgrad, maximize=maximize)}
     for k in (0, 1):
         if not options[f"beta{k + 1}"] < 1.0:
             raise ValueError(f"betas[{k}]: expected a value in [0, 1), "
@@ -281,24 +286,16 @@ def adam_options(lr, beta1, beta2, eps, weight_decay, amsgrad, maximize) -> dict
 
 
 def rmsprop_options(lr, alpha, eps, weight_decay, momentum, centered, maximize) -> dict:
-    return {"lr": real_number(lr, "lr", minimum=0.0),
-            "alpha": real_number(alpha, "alpha", minimum=0.0),
-            "eps": real_number(eps, "eps", minimum=0.0),
-            "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
-            "momentum": real_number(momentum, "momentum", minimum=0.0),
-            "centered": flag_option(centered, "centered"),
-            "maximize": flag_option(maximize, "maximize")}
+    return {**non_negative_reals(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                 momentum=momentum),
+            **flags(centered=centered, maximize=maximize)}
 
 
 def adagrad_options(lr, lr_decay, weight_decay, initial_accumulator_value, eps,
                     maximize) -> dict:
-    return {"lr": real_number(lr, "lr", minimum=0.0),
-            "lr_decay": real_number(lr_decay, "lr_decay", minimum=0.0),
-            "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
-            "initial_accumulator_value": real_number(
-                initial_accumulator_value, "initial_accumulator_value", minimum=0.0),
-            "eps": real_number(eps, "eps", minimum=0.0),
-            "maximize": flag_option(maximize, "maximize")}
+    return {**non_negative_reals(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                 initial_accumulator_value=initial_accumulator_value, eps=eps),
+            **flags(maximize=maximize)}
 
 
 def optimizer_state(state, option_names: tuple, scalar_names: tuple) -> tuple:

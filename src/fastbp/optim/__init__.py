@@ -45,17 +45,15 @@ class SGD(Optimizer):
     def __init__(self, params: Net | Iterable[ParameterPair], lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  maximize: bool = False) -> None:
-        super().__init__(params, self._check_options(dict(
-            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-            nesterov=nesterov, maximize=maximize)))
+        super().__init__(
+            params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, maximize=maximize)
         self._buffers = [None] * len(self.params)  # momentum buffers, made on the first step
 
     _option_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
     _scalar_names = ()  # torch's SGD counts no steps: "first step" is "no buffer yet"
 
-    @staticmethod
-    def _check_options(options: dict[str, Any]) -> dict[str, Any]:
-        return v.sgd_options(**options)
+    _options_check = staticmethod(v.sgd_options)
 
     def _buffer_names(self, options, state):
         # Made by the first step with momentum != 0, so saved only once they exist.

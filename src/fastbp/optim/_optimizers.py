@@ -6,7 +6,7 @@ flat arrays the kernels update in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,14 +28,15 @@ class Optimizer:
     """What every fastbp optimizer shares: the parameters, zero_grad and the state dict.
 
     A subclass names its options (``_option_names``, also its attributes), checks them with
-    ``_check_options`` and lists its state buffers with ``_buffer_names``; its buffers live
+    ``_options_check`` (a _validate function of those names) and lists its state buffers with ``_buffer_names``; its buffers live
     in ``_state`` (buffer name -> one flat array per parameter).
     """
 
     _option_names: tuple[str, ...] = ()
     _scalar_names: tuple[str, ...] = ("step",)
 
-    def __init__(self, params: Net | Iterable[ParameterPair], options: dict[str, Any]) -> None:
+    def __init__(self, params: Net | Iterable[ParameterPair], **options: Any) -> None:
+        options = self._options_check(**options)
         self.__dict__.update(options)
         self.params = v.parameter_pairs(params)
         self._flat = [(p.reshape(-1), g.reshape(-1)) for p, g in self.params]
@@ -43,9 +44,7 @@ class Optimizer:
         self._state = {name: [np.full_like(p, self._initial_value()) for p, _ in self._flat]
                        for name in self._buffer_names(options, None)}
 
-    @staticmethod
-    def _check_options(options: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+    _options_check: Callable[..., dict[str, Any]]
 
     def _buffer_names(self, options: dict[str, Any], state: Any) -> tuple[str, ...]:
         """The state buffers these options need (``state``: a dict being loaded, or None)."""
@@ -81,7 +80,7 @@ class Optimizer:
         nothing changes unless everything fits.
         """
         options, scalars = v.optimizer_state(state_dict, self._option_names, self._scalar_names)
-        options = self._check_options(options)
+        options = self._options_check(**options)
         names = self._buffer_names(options, state_dict)
         expected, dtypes = {}, {}
         for name in names:
@@ -144,13 +143,11 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
         beta1, beta2 = v.betas_option(betas)
-        super().__init__(params, self._check_options(dict(
-            lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-            amsgrad=amsgrad, maximize=maximize)))
+        super().__init__(
+            params, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+            amsgrad=amsgrad, maximize=maximize)
 
-    @staticmethod
-    def _check_options(options: dict[str, Any]) -> dict[str, Any]:
-        return v.adam_options(**options)
+    _options_check = staticmethod(v.adam_options)
 
     def _buffer_names(self, options, state):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if options["amsgrad"] else ())
@@ -221,13 +218,11 @@ class RMSprop(Optimizer):
     def __init__(self, params: Net | Iterable[ParameterPair], lr: float = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum: float = 0.0, centered: bool = False, maximize: bool = False) -> None:
-        super().__init__(params, self._check_options(dict(
-            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-            centered=centered, maximize=maximize)))
+        super().__init__(
+            params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+            centered=centered, maximize=maximize)
 
-    @staticmethod
-    def _check_options(options: dict[str, Any]) -> dict[str, Any]:
-        return v.rmsprop_options(**options)
+    _options_check = staticmethod(v.rmsprop_options)
 
     def _buffer_names(self, options, state):
         return (("square_avg",) + (("momentum_buffer",) if options["momentum"] > 0 else ())
@@ -272,13 +267,11 @@ class Adagrad(Optimizer):
                  lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10,
                  maximize: bool = False) -> None:
-        super().__init__(params, self._check_options(dict(
-            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)))
+        super().__init__(
+            params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
 
-    @staticmethod
-    def _check_options(options: dict[str, Any]) -> dict[str, Any]:
-        return v.adagrad_options(**options)
+    _options_check = staticmethod(v.adagrad_options)
 
     def _buffer_names(self, options, state):
         return ("sum",)
