@@ -164,6 +164,27 @@ def adam_step(floating[::1] param, const floating[::1] grad, floating[::1] exp_a
                     lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step)
 
 
+cdef inline floating _rmsprop_square(floating p, floating g, floating* square_avg,
+                                     floating sign, bint decay, floating wd, floating alpha,
+                                     floating one_minus_alpha) noexcept nogil:
+    """rmsprop_update's element step up to the squared average: updates *square_avg and
+    returns the (negated, decayed) gradient d."""
+    cdef floating d = g * sign
+    d = d + wd * p if decay else d
+    cdef floating s = square_avg[0] * alpha
+    square_avg[0] = s + one_minus_alpha * d * d
+    return d
+
+
+cdef inline floating _rmsprop_centered(floating d, floating square_avg, floating* grad_avg,
+                                       floating w, floating one_minus_w, bint small,
+                                       floating eps) noexcept nogil:
+    """Centered RMSprop's denominator sqrt(s - a·a) + eps, a = lerp(a, d, w) updated."""
+    cdef floating a = _lerp(grad_avg[0], d, w, one_minus_w, small)
+    grad_avg[0] = a
+    return _sqrt(square_avg + <floating>(-1) * a * a) + eps
+
+
 cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
                          floating* grad_avg, floating* momentum_buffer, Py_ssize_t n,
                          double lr, double alpha, double eps, double weight_decay,
@@ -191,28 +212,30 @@ cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
     cdef floating neg_lr = <floating>(-lr)
     cdef floating mom = <floating>momentum
     cdef bint use_momentum = momentum > 0
-    cdef floating d, s, a, avg, b
-    for i in range(n):
-        d = g[i] * sign
-        if decay:
-            d = d + wd * p[i]
-        s = square_avg[i] * fa
-        s = s + ca * d * d
-        square_avg[i] = s
-        if centered:
-            a = _lerp(grad_avg[i], d, ca, one_minus_ca, small)
-            grad_avg[i] = a
-            avg = _sqrt(s + <floating>(-1) * a * a)
-        else:
-            avg = _sqrt(s)
-        avg = avg + feps
-        if use_momentum:
-            b = momentum_buffer[i] * mom
-            b = b + d / avg
-            momentum_buffer[i] = b
-            p[i] = p[i] + neg_lr * b
-        else:
+    cdef floating d, avg
+    # One loop per (centered, momentum) case, since those touch other buffers; within a
+    # loop the choices are selects, so that every loop vectorizes.
+    if not centered and not use_momentum:
+        for i in range(n):
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
+            p[i] = p[i] + neg_lr * d / (_sqrt(square_avg[i]) + feps)
+    elif not centered:
+        for i in range(n):
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
+            avg = _sqrt(square_avg[i]) + feps
+            momentum_buffer[i] = momentum_buffer[i] * mom + d / avg
+            p[i] = p[i] + neg_lr * momentum_buffer[i]
+    elif not use_momentum:
+        for i in range(n):
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
+            avg = _rmsprop_centered(d, square_avg[i], &grad_avg[i], ca, one_minus_ca, small, feps)
             p[i] = p[i] + neg_lr * d / avg
+    else:
+        for i in range(n):
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
+            avg = _rmsprop_centered(d, square_avg[i], &grad_avg[i], ca, one_minus_ca, small, feps)
+            momentum_buffer[i] = momentum_buffer[i] * mom + d / avg
+            p[i] = p[i] + neg_lr * momentum_buffer[i]
 
 
 def rmsprop_step(floating[::1] param, const floating[::1] grad, floating[::1] square_avg,
