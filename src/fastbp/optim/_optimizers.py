@@ -30,6 +30,12 @@ class Optimizer:
     A subclass names its options (``_option_names``, also its attributes), checks them with
     ``_options_check`` (a _validate function of those names) and lists its state buffers with ``_buffer_names``; its buffers live
     in ``_state`` (buffer name -> one flat array per parameter).
+
+    ``state_dict()`` holds the options by their attribute names (Adam's betas as ``beta1``
+    and ``beta2``), the step count ``step`` and the buffers as ``"<buffer>.<k>"``, e.g.
+    ``"exp_avg.0"`` for the first parameter's first moment (torch's state names).
+
+    PyTorch equivalent: ``torch.optim.Optimizer`` (one parameter group).
     """
 
     _option_names: tuple[str, ...] = ()
