@@ -298,8 +298,7 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
         x_val = y_val = None
     n_train = x.shape[0]
     if n_train == 0:
-        raise ValueError(f"x: no training samples (shape {v.shape_str(x.shape)}, "
-                         f"validation_split={split})")
+        raise ValueError(f"x: no training samples (shape {v.shape_str(x.shape)})")
     step_kwargs = {} if max_grad_norm is None else {"max_grad_norm": max_grad_norm}
     plateau = _plateau_class()
     rng = np.random.default_rng(seed)
