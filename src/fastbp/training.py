@@ -101,6 +101,8 @@ class History:
             ax.plot(epochs, self.val_loss, marker=".", label="validation loss")
         if self.best_epoch is not None:
             ax.axvline(self.best_epoch + 1, color="grey", linestyle=":", label="best epoch")
+        if min(self.loss + self.val_loss, default=0.0) > 0:
+            ax.set_yscale("log")  # losses shrink by decades: a linear axis flattens the tail
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.set_title("Loss")
@@ -235,6 +237,7 @@ class _Bar:
     """One tqdm bar per epoch on stderr: batch n/total, samples/s, running loss; the
     epoch's loss and validation loss when it ends."""
 
+    INTERVAL = 0.1  # seconds between refreshes, tqdm's default mininterval
     FORMAT = "{desc} {percentage:3.0f}%|{bar}| batch {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
 
     def __init__(self, epochs: int, n_batches: int) -> None:
@@ -242,18 +245,22 @@ class _Bar:
 
         self._tqdm = tqdm
         self.epochs, self.n_batches = epochs, n_batches
-        self.every = max(1, n_batches // 50)  # about 50 updates per epoch
+        self.every = max(1, n_batches // 100)  # look at the clock about 100 times per epoch
         self.bar = None
 
     def start(self, epoch: int) -> None:
         self.bar = self._tqdm(total=self.n_batches, desc=f"epoch {epoch + 1}/{self.epochs}",
                               bar_format=self.FORMAT, file=sys.stderr, leave=True,
                               dynamic_ncols=True)
-        self.t0 = time.perf_counter()
+        self.t0 = self.shown = time.perf_counter()
 
     def update(self, batches: int, samples: int, loss_sum: float) -> None:
+        now = time.perf_counter()
+        if now - self.shown < self.INTERVAL:  # formatting the postfix costs ~40 µs
+            return
+        self.shown = now
         bar = self.bar
-        elapsed = time.perf_counter() - self.t0
+        elapsed = now - self.t0
         rate = samples / elapsed if elapsed > 0 else 0.0
         bar.set_postfix_str(f"{rate:,.0f} samples/s, loss {loss_sum / samples:.4g}", refresh=False)
         bar.update(batches - bar.n)
@@ -267,10 +274,14 @@ class _Bar:
         bar.set_postfix_str(text, refresh=False)
         bar.update(self.n_batches - bar.n)
         bar.close()
+        self.bar = None
 
     def close(self) -> None:
+        """Remove the bar of an epoch cut short (Ctrl-C, an exception)."""
         if self.bar is not None:
+            self.bar.leave = False
             self.bar.close()
+            self.bar = None
 
 
 def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: Optimizer, *,
