@@ -37,6 +37,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import fastbp
+from bench_train_step import machine  # this folder is on sys.path when run as a script
 from fastbp import SGD, CrossEntropyLoss, Layer, Net
 
 try:
@@ -46,16 +47,6 @@ except ImportError:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(os.path.dirname(HERE), "src")
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs; {platform.platform()}"
 
 
 # --- (a) one epoch ---------------------------------------------------------------------------
@@ -243,7 +234,7 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--digits-epochs", type=int, default=30)
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}, {os.cpu_count()} logical CPUs; {platform.platform()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, fastbp {fastbp.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'}")
     for threads in (int(t) for t in args.threads.split(",")):

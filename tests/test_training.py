@@ -36,7 +36,7 @@ def classification_data(n=103, n_in=5, n_classes=3, seed=7):
     return x, y
 
 
-def hand_loop(net, x, y, loss_fn, optimizer, epochs, batch_size, seed, shuffle=True):
+def hand_loop(net, x, y, loss_fn, optimizer, epochs, batch_size, seed, shuffle=True, **step):
     """The contract's loop, written out; returns each epoch's sample-weighted mean loss."""
     rng = np.random.default_rng(seed)
     n = x.shape[0]
@@ -46,7 +46,7 @@ def hand_loop(net, x, y, loss_fn, optimizer, epochs, batch_size, seed, shuffle=T
         total = 0.0
         for k in range(0, n, batch_size):
             b = order[k:k + batch_size]
-            total += net.train_step(x[b], y[b], loss_fn, optimizer) * len(b)
+            total += net.train_step(x[b], y[b], loss_fn, optimizer, **step) * len(b)
         means.append(total / n)
     return means
 
@@ -290,13 +290,17 @@ def test_max_grad_norm_is_passed_to_train_step():
     a, b = make_net(), make_net()
     a.fit(x, y, CrossEntropyLoss(), SGD(a, lr=0.1), epochs=2, batch_size=8, seed=1,
           max_grad_norm=0.5, restore_best=False, progress=False)
-    rng, opt = np.random.default_rng(1), SGD(b, lr=0.1)
-    for _ in range(2):
-        order = rng.permutation(len(x))
-        for k in range(0, len(x), 8):
-            i = order[k:k + 8]
-            b.train_step(x[i], y[i], CrossEntropyLoss(), opt, max_grad_norm=0.5)
+    hand_loop(b, x, y, CrossEntropyLoss(), SGD(b, lr=0.1), 2, 8, 1, max_grad_norm=0.5)
     assert same_parameters(a, b)
+
+
+def ctrl_c_after(at_epoch, times=1):
+    """A callback that presses Ctrl-C (SIGINT to this process) after epoch ``at_epoch``."""
+    def press(epoch, logs):
+        if epoch == at_epoch:
+            for _ in range(times):
+                os.kill(os.getpid(), signal.SIGINT)
+    return press
 
 
 def test_ctrl_c_from_a_callback_returns_the_history_with_the_best_parameters():
@@ -304,14 +308,10 @@ def test_ctrl_c_from_a_callback_returns_the_history_with_the_best_parameters():
     net = make_net(n_out=2)
     states = []
     before = signal.getsignal(signal.SIGINT)
-
-    def press(epoch, logs):
-        if epoch == 4:
-            os.kill(os.getpid(), signal.SIGINT)
-
     history = net.fit(x, y, CrossEntropyLoss(), SGD(net, lr=0.2, momentum=0.9), epochs=50,
                       batch_size=8, validation_data=val,
-                      callbacks=[snapshots_callback(net, states), press], progress=False)
+                      callbacks=[snapshots_callback(net, states), ctrl_c_after(4)],
+                      progress=False)
     assert history.interrupted and not history.stopped_early and len(history.loss) == 5
     assert same_parameters_dict(net.state_dict(), states[history.best_epoch])
     assert signal.getsignal(signal.SIGINT) is before
@@ -348,20 +348,13 @@ def test_ctrl_c_mid_epoch_ends_after_the_current_step():
 def test_second_ctrl_c_raises_keyboard_interrupt_after_restoring():
     x, y, val = diverging_setup()
     net = make_net(n_out=2)
-    states = []
+    states, val_losses = [], []
     before = signal.getsignal(signal.SIGINT)
-
-    def press_twice(epoch, logs):
-        if epoch == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-            os.kill(os.getpid(), signal.SIGINT)
-
-    val_losses = []
     with pytest.raises(KeyboardInterrupt):
         net.fit(x, y, CrossEntropyLoss(), SGD(net, lr=0.2, momentum=0.9), epochs=50,
                 batch_size=8, validation_data=val,
                 callbacks=[snapshots_callback(net, states),
-                           lambda e, logs: val_losses.append(logs["val_loss"]), press_twice],
+                           lambda e, logs: val_losses.append(logs["val_loss"]), ctrl_c_after(3, 2)],
                 progress=False)
     assert signal.getsignal(signal.SIGINT) is before
     best = val_losses.index(min(val_losses))  # the first of equal minima: strictly lower wins

@@ -72,26 +72,23 @@ def _hidden_sizes(text):
     return sizes
 
 
-def _fraction(text):
+def _float_option(text, ok, expected):
     import argparse
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _fraction(text):
+    return _float_option(text, lambda f: 0.0 <= f < 1.0, "a number in [0, 1)")
 
 
 def _positive_float(text):
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+    return _float_option(text, lambda f: 0.0 < f < math.inf, "a positive number")
 
 
 def add_commands(commands) -> None:

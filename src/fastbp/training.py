@@ -129,8 +129,11 @@ class History:
 # --- predict / evaluate ---------------------------------------------------------------------
 
 def predict(net: Net, x: ArrayLike, batch_size: int | None = None) -> FloatArray:
-    """The Net's output for x (N, in_features), computed ``batch_size`` rows at a time
-    (all at once when None)."""
+    """The output for x (N, in_features), ``batch_size`` rows per forward pass (all at
+    once when None).
+
+    PyTorch equivalent: ``with torch.no_grad(): model(x)``; Keras's ``Model.predict``.
+    """
     batch_size = v.optional_batch_size(batch_size)
     x = v.layer_input(x, "x", net.in_features, net.dtype)
     n = x.shape[0]
@@ -144,8 +147,12 @@ def predict(net: Net, x: ArrayLike, batch_size: int | None = None) -> FloatArray
 
 def evaluate(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction,
              batch_size: int | None = None) -> dict[str, float]:
-    """{"loss": loss_fn over all of x, "accuracy": ...} (accuracy for CrossEntropyLoss,
-    NLLLoss, BCELoss and BCEWithLogitsLoss only)."""
+    """{"loss": loss_fn(net.predict(x), y), "accuracy": ...}: accuracy only for the
+    classification losses (CrossEntropyLoss/NLLLoss: argmax; BCELoss: p > 0.5;
+    BCEWithLogitsLoss: logit > 0).
+
+    PyTorch equivalent: none (a no-grad loop); Keras's ``Model.evaluate``.
+    """
     x = v.layer_input(x, "x", net.in_features, net.dtype)
     y = v.rows_like(y, "y", x.shape[0], "x")
     return _measure(net, x, y, loss_fn, batch_size)
@@ -292,7 +299,49 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
         restore_best: bool = True, checkpoint: str | os.PathLike[str] | None = None,
         progress: bool | None = None,
         callbacks: Iterable[Callable[[int, dict], Any]] = ()) -> History:
-    """Net.fit: see its docstring."""
+    """Train for ``epochs`` passes over (x, y), one ``train_step`` per batch.
+
+    ``rng = np.random.default_rng(seed)`` once; each epoch ``order =
+    rng.permutation(n_train)`` (``arange`` when ``shuffle=False``) and the batches
+    ``order[k:k + batch_size]`` in turn, each one ``train_step(x[b], y[b], loss_fn,
+    optimizer)``: the parameters afterwards are the very floats of that loop written
+    by hand (with ``restore_best=False``, or when the last epoch is the best).
+
+    Parameters
+    ----------
+    x : array (N, in_features);  y : the loss's target for x, N rows
+    loss_fn, optimizer : as for :meth:`train_step` (reduction 'mean' or 'sum')
+    epochs, batch_size : positive ints (the last batch may be smaller)
+    shuffle : bool;  seed : None or an int >= 0, for the shuffling
+    validation_data : (x_val, y_val), or validation_split : f in [0, 1): the last
+        ``int(N * f)`` samples, taken before shuffling (Keras's rule);
+        validation_data wins when both are given
+    scheduler : stepped after each epoch (ReduceLROnPlateau with the monitored loss)
+    max_grad_norm : passed to ``train_step`` when not None
+    patience : stop after this many epochs without a strictly lower monitored loss
+        (validation loss if any, else the epoch's training loss)
+    restore_best : however fit ends, leave the parameters of the best epoch
+    checkpoint : a path: ``save`` (atomic) whenever the monitored loss improves
+    progress : None (a tqdm bar on stderr when it is a terminal), True or False
+    callbacks : functions ``cb(epoch, logs)``, called after each epoch with its
+        numbers (``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``epoch_time``);
+        returning True (any true value) stops
+
+    Ctrl-C ends fit after the current step (the cut epoch is not recorded) and
+    returns the History with ``interrupted=True``; a second Ctrl-C raises
+    KeyboardInterrupt.
+
+    Returns
+    -------
+    History : ``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``epoch_time`` per
+    epoch, ``best_epoch``, ``stopped_early``, ``interrupted``, ``plot()``
+
+    PyTorch equivalent: none (the loop one writes by hand); Keras's ``Model.fit``
+    with ``EarlyStopping(restore_best_weights=True)`` and ``ModelCheckpoint``.
+
+    >>> history = net.fit(x, y, CrossEntropyLoss(), Adam(net), epochs=20,
+    ...                   validation_split=0.2, patience=3)   # doctest: +SKIP
+    """
     epochs, batch_size, split, patience, callbacks = v.fit_options(
         epochs, batch_size, validation_split, patience, callbacks, loss_fn)
     seed = v.seed_option(seed)
