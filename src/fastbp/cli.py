@@ -5,7 +5,9 @@ A CSV has a header row; the target column (``--target``, default the last) holds
 or labels.  Features are standardized with the training split's mean and std (a constant
 column's std counts as 1, as scikit-learn's StandardScaler), and the model file keeps
 them, with the class labels, beside the Net: still one pickle-free .npz that
-``Net.load`` reads (it leaves the ``extra.*`` arrays out).
+``Net.load`` reads (it leaves the ``extra.*`` arrays out).  Classification trains
+CrossEntropyLoss on logits; regression trains MSELoss on the target as it is (not scaled).
+Validation rows are drawn at random with ``--seed``.
 
 Every problem with the input is one line on stderr naming the file, the row (1 is the
 header) and the column, and exit status 2.
