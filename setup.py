@@ -29,6 +29,7 @@ MODULES = {
     "_optim": [],
     "_clip": [],
     "_step": [],
+    "_metrics": [],
     "_build_info": [],
 }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fastbp import _io
+from fastbp import _io, training
 from fastbp import _validate as v
 from fastbp._step import TrainStep
 from fastbp.clip import clip_grad_norm_
@@ -217,6 +217,11 @@ class Net:
             clip_grad_norm_(self, max_grad_norm)
         optimizer.step()
         return loss
+
+    # Keras's fit, predict and evaluate over train_step and forward (fastbp.training).
+    fit = training.fit
+    predict = training.predict
+    evaluate = training.evaluate
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({k}): {layer!r}" for k, layer in enumerate(self.layers))
