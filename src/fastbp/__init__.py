@@ -4,6 +4,7 @@ Values and gradients follow PyTorch's functions and classes of the same names.
 """
 
 from fastbp import functional
+from fastbp._gradcheck import GradcheckError, gradcheck
 from fastbp.layers import Layer
 from fastbp.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,
                            MSELoss, NLLLoss, SmoothL1Loss)
@@ -14,4 +15,4 @@ from fastbp._version import __version__
 
 __all__ = ["Layer", "Net", "SGD", "functional", "show_config", "__version__",
            "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
-           "BCELoss", "BCEWithLogitsLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "gradcheck", "GradcheckError"]
