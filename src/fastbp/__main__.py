@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from fastbp import SGD, Layer, MSELoss, Net, show_config
+from fastbp import SGD, Layer, MSELoss, Net, _lesson, show_config
 from fastbp import functional as F
 
 INPUT = [[0.05, 0.10]]
@@ -155,6 +155,12 @@ def build_parser():
     demo_cmd.add_argument("--steps", type=positive_int, default=1,
                           help="SGD steps to run, printing the loss of each (default 1)")
     demo_cmd.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    demo_cmd.add_argument("--explain", action="store_true",
+                          help="every gradient as its chain-rule factors, then the SGD update")
+    demo_cmd.add_argument("--losses", action="store_true",
+                          help="the text's loss functions: formula, value and gradient of each")
+    demo_cmd.add_argument("--lang", choices=_lesson.LANGS, default="en",
+                          help="language of --explain and --losses (zh: the text's Chinese)")
     commands.add_parser("info", help="the build and runtime configuration (compiler flags, OpenMP, "
                                      "BLAS, threads, versions) to paste into a bug report")
     return parser
@@ -168,7 +174,15 @@ def main(argv=None):
     if args.command == "demo":
         if args.lr < 0:
             build_parser().error(f"--lr: expected a value >= 0, got {args.lr}")
-        demo(lr=args.lr, steps=args.steps, dtype=args.dtype)
+        if args.losses:
+            _lesson.losses(dtype=args.dtype, lang=args.lang)
+        if args.explain:
+            if args.losses:
+                print()
+            _lesson.explain(teaching_net(np.dtype(args.dtype)), INPUT, TARGET, lr=args.lr,
+                            lang=args.lang)
+        if not (args.losses or args.explain):
+            demo(lr=args.lr, steps=args.steps, dtype=args.dtype)
     elif args.command == "info":
         show_config()
     return 0
