@@ -607,3 +607,49 @@ def model_record(record) -> dict:
     if not isinstance(record.get("dtype"), str):
         raise ValueError(f"architecture: expected a dtype name, got {record.get('dtype')!r}")
     return record
+
+
+# --- Net.fit / predict / evaluate ---------------------------------------------------------
+
+def rows_like(y, name: str, n_rows: int, x_name: str) -> np.ndarray:
+    """A target array whose first axis matches the N rows of ``x_name`` (its values are
+    the loss's to check); the caller's array itself when it is one."""
+    y = _as_ndarray(y, name)
+    if y.ndim == 0 or y.shape[0] != n_rows:
+        raise ValueError(f"{name}: expected {n_rows} rows (as {x_name} has), got shape "
+                         f"{shape_str(y.shape)}")
+    return y
+
+
+def optional_batch_size(batch_size):
+    return None if batch_size is None else positive_int(batch_size, "batch_size")
+
+
+def fit_options(epochs, batch_size, validation_split, patience, callbacks, loss_fn):
+    epochs = int(positive_int(epochs, "epochs"))
+    batch_size = positive_int(batch_size, "batch_size")
+    split = real_number(validation_split, "validation_split", minimum=0.0)
+    if not split < 1.0:
+        raise ValueError(f"validation_split: expected a value in [0, 1), got {split}")
+    if patience is not None:
+        patience = positive_int(patience, "patience")
+    callbacks = tuple(callbacks)
+    for k, cb in enumerate(callbacks):
+        if not callable(cb):
+            raise TypeError(f"callbacks[{k}]: expected a function cb(epoch, logs), "
+                            f"got {type(cb).__name__}")
+    if getattr(loss_fn, "reduction", "mean") == "none":
+        raise ValueError("loss_fn: fit needs one number per batch: reduction 'mean' or 'sum', "
+                         "got 'none'")
+    return epochs, batch_size, split, patience, callbacks
+
+
+def validation_pair(data, in_features: int, dtype):
+    """fit's validation_data: a pair (x_val (M, in_features), y_val with M rows)."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError("validation_data: expected a pair (x_val, y_val), got "
+                        f"{type(data).__name__}" + (f" of length {len(data)}"
+                                                    if isinstance(data, (tuple, list)) else ""))
+    x_val = layer_input(data[0], "validation_data[0]", in_features, dtype)
+    y_val = rows_like(data[1], "validation_data[1]", x_val.shape[0], "validation_data[0]")
+    return x_val, y_val
