@@ -21,51 +21,46 @@ from fastbp.optim import SGD
 
 LANGS = ("en", "zh")
 
+# Each phrase in the LANGS order: English, then the text's Chinese.
 WORDS = {
-    "en": {
-        "explain_title": "fastbp demo --explain: the worked 2-2-2 example, step by step ({dtype})",
-        "chain_title": "The chain rule on one neuron: f = sigmoid(w·x + b), x = {x}, w = {w}, b = {b}",
-        "chain_note": "(Layer(1, 1, 'sigmoid').backward: the text's w.grad and b.grad)",
-        "forward": "Forward pass (input layer -> hidden layer -> output layer)",
-        "loss": "Loss: E = ½·Σ (o − t)², here equal to MSELoss (the mean over the 2 outputs)",
-        "loss_grad": "so ∂E/∂o_k = o_k − t_k (MSELoss.backward()):",
-        "backward": "Backward pass: the chain rule, gradients from Layer.backward",
-        "output_w": "Output layer weights: one path each, E <- o_k <- net_o_k <- w",
-        "hidden_h": "Hidden layer outputs: h_j reaches E through both o1 and o2, so the paths add up",
-        "hidden_w": "Hidden layer weights: E <- h_j <- net_h_j <- w",
-        "update": "Parameter update: SGD, w <- w − lr·∂E/∂w, learning rate lr = {lr}",
-        "after": "Loss after the update: {loss}",
-        "losses_title": "fastbp demo --losses: the text's loss functions, computed by fastbp.functional ({dtype})",
-        "formula": "formula ", "input": "input   ", "target": "target  ",
-        "value": "value   ", "gradient": "gradient",
-        "L1": "1. MAE loss, L1Loss (mean absolute error)",
-        "MSE": "2. MSE loss, MSELoss (mean squared error)",
-        "SmoothL1": "3. SmoothL1Loss (beta = 1): L2 for small errors, L1 for large ones",
-        "CE": "4. Multi-class: CrossEntropyLoss (softmax, then the negative log of the true class)",
-        "BCE": "5. Binary: BCELoss (the output of a sigmoid, target 0 or 1)",
-    },
-    "zh": {
-        "explain_title": "fastbp demo --explain: 2-2-2 网络案例, 逐步计算 ({dtype})",
-        "chain_title": "链式法则 (一个神经元): f = sigmoid(w·x + b), x = {x}, w = {w}, b = {b}",
-        "chain_note": "(Layer(1, 1, 'sigmoid').backward: 即原文的 w.grad 和 b.grad)",
-        "forward": "前向传播 (输入层 -> 隐藏层 -> 输出层)",
-        "loss": "损失计算: 损失函数 E = ½·Σ (o − t)², 这里等于 MSELoss (2 个输出的均值)",
-        "loss_grad": "所以 ∂E/∂o_k = o_k − t_k (MSELoss.backward()):",
-        "backward": "反向传播: 链式法则, 梯度来自 Layer.backward",
-        "output_w": "输出层权重的梯度: 每个权重一条路径, E <- o_k <- net_o_k <- w",
-        "hidden_h": "隐藏层输出: h_j 经过 o1 和 o2 两条路径影响 E, 两条路径的梯度相加",
-        "hidden_w": "隐藏层权重的梯度: E <- h_j <- net_h_j <- w",
-        "update": "参数更新: 梯度下降 (SGD), w <- w − lr·∂E/∂w, 学习率 lr = {lr}",
-        "after": "参数更新后的损失: {loss}",
-        "losses_title": "fastbp demo --losses: 原文的损失函数, 由 fastbp.functional 计算 ({dtype})",
-        "formula": "公式  ", "input": "预测值", "target": "真实值",
-        "value": "损失值", "gradient": "梯度  ",
-        "L1": "1. MAE 损失, L1Loss (平均绝对误差)",
-        "MSE": "2. MSE 损失, MSELoss (均方误差)",
-        "SmoothL1": "3. SmoothL1Loss (beta = 1): 误差较小时为 L2 损失, 误差较大时为 L1 损失",
-        "CE": "4. 多分类损失函数: CrossEntropyLoss (交叉熵, 先 softmax 再取真实类别的负对数)",
-        "BCE": "5. 二分类损失函数: BCELoss (二分类交叉熵, 输入为 sigmoid 激活值, 目标为 0 或 1)",
-    },
+    "explain_title": ("fastbp demo --explain: the worked 2-2-2 example, step by step ({dtype})",
+                      "fastbp demo --explain: 2-2-2 网络案例, 逐步计算 ({dtype})"),
+    "chain_title": ("Chain rule on one neuron: f = sigmoid(w·x + b), x = {x}, w = {w}, b = {b}",
+                    "链式法则 (一个神经元): f = sigmoid(w·x + b), x = {x}, w = {w}, b = {b}"),
+    "chain_note": ("(Layer(1, 1, 'sigmoid').backward: the text's w.grad and b.grad)",
+                   "(Layer(1, 1, 'sigmoid').backward: 即原文的 w.grad 和 b.grad)"),
+    "forward": ("Forward pass (input layer -> hidden layer -> output layer)",
+                "前向传播 (输入层 -> 隐藏层 -> 输出层)"),
+    "loss": ("Loss: E = ½·Σ (o − t)², here equal to MSELoss (the mean over the 2 outputs)",
+             "损失计算: 损失函数 E = ½·Σ (o − t)², 这里等于 MSELoss (2 个输出的均值)"),
+    "loss_grad": ("so ∂E/∂o_k = o_k − t_k (MSELoss.backward()):",
+                  "所以 ∂E/∂o_k = o_k − t_k (MSELoss.backward()):"),
+    "backward": ("Backward pass: the chain rule, gradients from Layer.backward",
+                 "反向传播: 链式法则, 梯度来自 Layer.backward"),
+    "output_w": ("Output layer weights: one path each, E <- o_k <- net_o_k <- w",
+                 "输出层权重的梯度: 每个权重一条路径, E <- o_k <- net_o_k <- w"),
+    "hidden_h": ("Hidden layer outputs: h_j reaches E through both o1 and o2, so the paths add up",
+                 "隐藏层输出: h_j 经过 o1 和 o2 两条路径影响 E, 两条路径的梯度相加"),
+    "hidden_w": ("Hidden layer weights: E <- h_j <- net_h_j <- w",
+                 "隐藏层权重的梯度: E <- h_j <- net_h_j <- w"),
+    "update": ("Parameter update: SGD, w <- w − lr·∂E/∂w, learning rate lr = {lr}",
+               "参数更新: 梯度下降 (SGD), w <- w − lr·∂E/∂w, 学习率 lr = {lr}"),
+    "after": ("Loss after the update: {loss}", "参数更新后的损失: {loss}"),
+    "losses_title": ("fastbp demo --losses: the text's losses, by fastbp.functional ({dtype})",
+                     "fastbp demo --losses: 原文的损失函数, 由 fastbp.functional 计算 ({dtype})"),
+    "formula": ("formula ", "公式  "),
+    "input": ("input   ", "预测值"),
+    "target": ("target  ", "真实值"),
+    "value": ("value   ", "损失值"),
+    "gradient": ("gradient", "梯度  "),
+    "L1": ("1. MAE loss, L1Loss (mean absolute error)", "1. MAE 损失, L1Loss (平均绝对误差)"),
+    "MSE": ("2. MSE loss, MSELoss (mean squared error)", "2. MSE 损失, MSELoss (均方误差)"),
+    "SmoothL1": ("3. SmoothL1Loss (beta = 1): L2 for small errors, L1 for large ones",
+                 "3. SmoothL1Loss (beta = 1): 误差较小时为 L2 损失, 误差较大时为 L1 损失"),
+    "CE": ("4. Multi-class: CrossEntropyLoss (softmax, then the negative log of the true class)",
+           "4. 多分类损失函数: CrossEntropyLoss (交叉熵, 先 softmax 再取真实类别的负对数)"),
+    "BCE": ("5. Binary: BCELoss (the output of a sigmoid, target 0 or 1)",
+            "5. 二分类损失函数: BCELoss (二分类交叉熵, 输入为 sigmoid 激活值, 目标为 0 或 1)"),
 }
 
 
@@ -86,13 +81,13 @@ class _Printer:
     def __init__(self, lang, out):
         if lang not in LANGS:
             raise ValueError(f"lang: expected one of {LANGS}, got {lang!r}")
-        self.words, self.out = WORDS[lang], out
+        self.lang, self.out = LANGS.index(lang), out
 
     def __call__(self, line=""):
         print(line, file=self.out)
 
     def word(self, key, **fields):
-        return self.words[key].format(**fields)
+        return WORDS[key][self.lang].format(**fields)
 
     def equation(self, lhs, *rhs, indent="  "):
         """lhs = rhs[0], then each further rhs on its own line under the first '='."""
