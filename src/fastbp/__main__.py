@@ -1,5 +1,8 @@
 """``python -m fastbp [demo]``: the teaching text's worked 2-2-2 network, computed by fastbp.
 
+``python -m fastbp demo --explain`` prints each gradient as its chain-rule factors and
+``--losses`` the text's loss functions (``--lang zh``: in the text's Chinese); see _lesson.py.
+
 ``python -m fastbp info`` prints ``fastbp.show_config()``: the build and runtime
 configuration a bug report needs.  ``python -m fastbp train | predict | evaluate``: see
 fastbp.cli.
