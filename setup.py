@@ -27,6 +27,7 @@ MODULES = {
     "_activations": [],
     "_losses": ["fastbp_kernels.c"],
     "_optim": [],
+    "_clip": [],
     "_step": [],
     "_metrics": [],
     "_build_info": [],

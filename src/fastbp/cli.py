@@ -5,7 +5,9 @@ A CSV has a header row; the target column (``--target``, default the last) holds
 or labels.  Features are standardized with the training split's mean and std (a constant
 column's std counts as 1, as scikit-learn's StandardScaler), and the model file keeps
 them, with the class labels, beside the Net: still one pickle-free .npz that
-``Net.load`` reads (it leaves the ``extra.*`` arrays out).
+``Net.load`` reads (it leaves the ``extra.*`` arrays out).  Classification trains
+CrossEntropyLoss on logits; regression trains MSELoss on the target as it is (not scaled).
+Validation rows are drawn at random with ``--seed``.
 
 Every problem with the input is one line on stderr naming the file, the row (1 is the
 header) and the column, and exit status 2.
@@ -72,26 +74,23 @@ def _hidden_sizes(text):
     return sizes
 
 
-def _fraction(text):
+def _float_option(text, ok, expected):
     import argparse
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _fraction(text):
+    return _float_option(text, lambda f: 0.0 <= f < 1.0, "a number in [0, 1)")
 
 
 def _positive_float(text):
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+    return _float_option(text, lambda f: 0.0 < f < math.inf, "a positive number")
 
 
 def add_commands(commands) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import numpy as np
 from fastbp import _interop, _io, training
 from fastbp import _validate as v
 from fastbp._step import TrainStep
+from fastbp.clip import clip_grad_norm_
 from fastbp._typing import ArrayLike, FloatArray, LossFunction, Optimizer, ParameterPair
 from fastbp.layers import Layer
 
@@ -156,7 +157,7 @@ class Net:
     # --- training ----------------------------------------------------------------------------
 
     def train_step(self, x: ArrayLike, target: ArrayLike, loss_fn: LossFunction,
-                   optimizer: Optimizer) -> float:
+                   optimizer: Optimizer, *, max_grad_norm: float | None = None) -> float:
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
 
         The result and the parameters after it are exactly (the same floats) those of::
@@ -164,6 +165,7 @@ class Net:
             net.zero_grad()
             loss = loss_fn(net(x), target)
             net.backward(loss_fn.backward())
+            clip_grad_norm_(net, max_grad_norm)    # only when max_grad_norm is given
             optimizer.step()
 
         With an SGD over exactly this Net's parameters and one of fastbp's loss classes
@@ -188,6 +190,8 @@ class Net:
         target : what ``loss_fn`` takes as its target
         loss_fn : a loss object, e.g. ``MSELoss()``
         optimizer : e.g. ``SGD(net, lr=0.1)``
+        max_grad_norm : float or None, keyword-only; when given, the gradients are clipped
+            to this joint 2-norm (``clip_grad_norm_``) before the optimizer's step
 
         Returns
         -------
@@ -196,94 +200,28 @@ class Net:
         PyTorch equivalent: ``opt.zero_grad(); loss = loss_fn(model(x), target);
         loss.backward(); opt.step()``.
         """
+        if max_grad_norm is not None:  # the compiled step does not clip (yet)
+            max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
+            return self._unfused_train_step(x, target, loss_fn, optimizer, max_grad_norm)
         loss = self._step.run(x, target, loss_fn, optimizer)
         if loss is None:  # not a loss/optimizer the compiled step supports
             loss = self._unfused_train_step(x, target, loss_fn, optimizer)
         return loss
 
-    def _unfused_train_step(self, x, target, loss_fn, optimizer):
+    def _unfused_train_step(self, x, target, loss_fn, optimizer, max_grad_norm=None):
         self.zero_grad()
         output = self.forward(x)
         loss = loss_fn(output, target)
         self.backward(loss_fn.backward())
+        if max_grad_norm is not None:
+            clip_grad_norm_(self, max_grad_norm)
         optimizer.step()
         return loss
 
-    def fit(self, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: Optimizer, *,
-            epochs: int = 1, batch_size: int = 32, shuffle: bool = True, seed: int | None = None,
-            validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-            validation_split: float = 0.0, scheduler: Any = None,
-            max_grad_norm: float | None = None, patience: int | None = None,
-            restore_best: bool = True, checkpoint: str | os.PathLike[str] | None = None,
-            progress: bool | None = None,
-            callbacks: Iterable[Callable[[int, dict], Any]] = ()) -> training.History:
-        """Train for ``epochs`` passes over (x, y), one ``train_step`` per batch.
-
-        ``rng = np.random.default_rng(seed)`` once; each epoch ``order =
-        rng.permutation(n_train)`` (``arange`` when ``shuffle=False``) and the batches
-        ``order[k:k + batch_size]`` in turn, each one ``train_step(x[b], y[b], loss_fn,
-        optimizer)``: the parameters afterwards are the very floats of that loop written
-        by hand (with ``restore_best=False``, or when the last epoch is the best).
-
-        Parameters
-        ----------
-        x : array (N, in_features);  y : the loss's target for x, N rows
-        loss_fn, optimizer : as for :meth:`train_step` (reduction 'mean' or 'sum')
-        epochs, batch_size : positive ints (the last batch may be smaller)
-        shuffle : bool;  seed : None or an int >= 0, for the shuffling
-        validation_data : (x_val, y_val), or validation_split : f in [0, 1): the last
-            ``int(N * f)`` samples, taken before shuffling (Keras's rule);
-            validation_data wins when both are given
-        scheduler : stepped after each epoch (ReduceLROnPlateau with the monitored loss)
-        max_grad_norm : passed to ``train_step`` when not None
-        patience : stop after this many epochs without a strictly lower monitored loss
-            (validation loss if any, else the epoch's training loss)
-        restore_best : however fit ends, leave the parameters of the best epoch
-        checkpoint : a path: ``save`` (atomic) whenever the monitored loss improves
-        progress : None (a tqdm bar on stderr when it is a terminal), True or False
-        callbacks : functions ``cb(epoch, logs)``, called after each epoch with its
-            numbers (``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``epoch_time``);
-            returning True stops
-
-        Ctrl-C ends fit after the current step (the cut epoch is not recorded) and
-        returns the History with ``interrupted=True``; a second Ctrl-C raises
-        KeyboardInterrupt.
-
-        Returns
-        -------
-        History : ``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``epoch_time`` per
-        epoch, ``best_epoch``, ``stopped_early``, ``interrupted``, ``plot()``
-
-        PyTorch equivalent: none (the loop one writes by hand); Keras's ``Model.fit``
-        with ``EarlyStopping(restore_best_weights=True)`` and ``ModelCheckpoint``.
-
-        >>> history = net.fit(x, y, CrossEntropyLoss(), Adam(net), epochs=20,
-        ...                   validation_split=0.2, patience=3)   # doctest: +SKIP
-        """
-        return training.fit(self, x, y, loss_fn, optimizer, epochs=epochs,
-                            batch_size=batch_size, shuffle=shuffle, seed=seed,
-                            validation_data=validation_data, validation_split=validation_split,
-                            scheduler=scheduler, max_grad_norm=max_grad_norm, patience=patience,
-                            restore_best=restore_best, checkpoint=checkpoint,
-                            progress=progress, callbacks=callbacks)
-
-    def predict(self, x: ArrayLike, batch_size: int | None = None) -> FloatArray:
-        """The output for x (N, in_features), ``batch_size`` rows per forward pass (all at
-        once when None).
-
-        PyTorch equivalent: ``with torch.no_grad(): model(x)``; Keras's ``Model.predict``.
-        """
-        return training.predict(self, x, batch_size)
-
-    def evaluate(self, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction,
-                 batch_size: int | None = None) -> dict[str, float]:
-        """{"loss": loss_fn(self.predict(x), y), "accuracy": ...}: accuracy only for the
-        classification losses (CrossEntropyLoss/NLLLoss: argmax; BCELoss: p > 0.5;
-        BCEWithLogitsLoss: logit > 0).
-
-        PyTorch equivalent: none (a no-grad loop); Keras's ``Model.evaluate``.
-        """
-        return training.evaluate(self, x, y, loss_fn, batch_size)
+    # Keras's fit, predict and evaluate over train_step and forward (fastbp.training).
+    fit = training.fit
+    predict = training.predict
+    evaluate = training.evaluate
 
     # --- interop ---------------------------------------------------------------------------
 

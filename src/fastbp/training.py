@@ -101,6 +101,8 @@ class History:
             ax.plot(epochs, self.val_loss, marker=".", label="validation loss")
         if self.best_epoch is not None:
             ax.axvline(self.best_epoch + 1, color="grey", linestyle=":", label="best epoch")
+        if min(self.loss + self.val_loss, default=0.0) > 0:
+            ax.set_yscale("log")  # losses shrink by decades: a linear axis flattens the tail
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.set_title("Loss")
@@ -127,8 +129,11 @@ class History:
 # --- predict / evaluate ---------------------------------------------------------------------
 
 def predict(net: Net, x: ArrayLike, batch_size: int | None = None) -> FloatArray:
-    """The Net's output for x (N, in_features), computed ``batch_size`` rows at a time
-    (all at once when None)."""
+    """The output for x (N, in_features), ``batch_size`` rows per forward pass (all at
+    once when None).
+
+    PyTorch equivalent: ``with torch.no_grad(): model(x)``; Keras's ``Model.predict``.
+    """
     batch_size = v.optional_batch_size(batch_size)
     x = v.layer_input(x, "x", net.in_features, net.dtype)
     n = x.shape[0]
@@ -142,8 +147,12 @@ def predict(net: Net, x: ArrayLike, batch_size: int | None = None) -> FloatArray
 
 def evaluate(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction,
              batch_size: int | None = None) -> dict[str, float]:
-    """{"loss": loss_fn over all of x, "accuracy": ...} (accuracy for CrossEntropyLoss,
-    NLLLoss, BCELoss and BCEWithLogitsLoss only)."""
+    """{"loss": loss_fn(net.predict(x), y), "accuracy": ...}: accuracy only for the
+    classification losses (CrossEntropyLoss/NLLLoss: argmax; BCELoss: p > 0.5;
+    BCEWithLogitsLoss: logit > 0).
+
+    PyTorch equivalent: none (a no-grad loop); Keras's ``Model.evaluate``.
+    """
     x = v.layer_input(x, "x", net.in_features, net.dtype)
     y = v.rows_like(y, "y", x.shape[0], "x")
     return _measure(net, x, y, loss_fn, batch_size)
@@ -235,6 +244,7 @@ class _Bar:
     """One tqdm bar per epoch on stderr: batch n/total, samples/s, running loss; the
     epoch's loss and validation loss when it ends."""
 
+    INTERVAL = 0.1  # seconds between refreshes, tqdm's default mininterval
     FORMAT = "{desc} {percentage:3.0f}%|{bar}| batch {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
 
     def __init__(self, epochs: int, n_batches: int) -> None:
@@ -242,18 +252,22 @@ class _Bar:
 
         self._tqdm = tqdm
         self.epochs, self.n_batches = epochs, n_batches
-        self.every = max(1, n_batches // 50)  # about 50 updates per epoch
+        self.every = max(1, n_batches // 100)  # look at the clock about 100 times per epoch
         self.bar = None
 
     def start(self, epoch: int) -> None:
         self.bar = self._tqdm(total=self.n_batches, desc=f"epoch {epoch + 1}/{self.epochs}",
                               bar_format=self.FORMAT, file=sys.stderr, leave=True,
                               dynamic_ncols=True)
-        self.t0 = time.perf_counter()
+        self.t0 = self.shown = time.perf_counter()
 
     def update(self, batches: int, samples: int, loss_sum: float) -> None:
+        now = time.perf_counter()
+        if now - self.shown < self.INTERVAL:  # formatting the postfix costs ~40 µs
+            return
+        self.shown = now
         bar = self.bar
-        elapsed = time.perf_counter() - self.t0
+        elapsed = now - self.t0
         rate = samples / elapsed if elapsed > 0 else 0.0
         bar.set_postfix_str(f"{rate:,.0f} samples/s, loss {loss_sum / samples:.4g}", refresh=False)
         bar.update(batches - bar.n)
@@ -267,10 +281,14 @@ class _Bar:
         bar.set_postfix_str(text, refresh=False)
         bar.update(self.n_batches - bar.n)
         bar.close()
+        self.bar = None
 
     def close(self) -> None:
+        """Remove the bar of an epoch cut short (Ctrl-C, an exception)."""
         if self.bar is not None:
+            self.bar.leave = False
             self.bar.close()
+            self.bar = None
 
 
 def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: Optimizer, *,
@@ -281,7 +299,49 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
         restore_best: bool = True, checkpoint: str | os.PathLike[str] | None = None,
         progress: bool | None = None,
         callbacks: Iterable[Callable[[int, dict], Any]] = ()) -> History:
-    """Net.fit: see its docstring."""
+    """Train for ``epochs`` passes over (x, y), one ``train_step`` per batch.
+
+    ``rng = np.random.default_rng(seed)`` once; each epoch ``order =
+    rng.permutation(n_train)`` (``arange`` when ``shuffle=False``) and the batches
+    ``order[k:k + batch_size]`` in turn, each one ``train_step(x[b], y[b], loss_fn,
+    optimizer)``: the parameters afterwards are the very floats of that loop written
+    by hand (with ``restore_best=False``, or when the last epoch is the best).
+
+    Parameters
+    ----------
+    x : array (N, in_features);  y : the loss's target for x, N rows
+    loss_fn, optimizer : as for :meth:`train_step` (reduction 'mean' or 'sum')
+    epochs, batch_size : positive ints (the last batch may be smaller)
+    shuffle : bool;  seed : None or an int >= 0, for the shuffling
+    validation_data : (x_val, y_val), or validation_split : f in [0, 1): the last
+        ``int(N * f)`` samples, taken before shuffling (Keras's rule);
+        validation_data wins when both are given
+    scheduler : stepped after each epoch (ReduceLROnPlateau with the monitored loss)
+    max_grad_norm : passed to ``train_step`` when not None
+    patience : stop after this many epochs without a strictly lower monitored loss
+        (validation loss if any, else the epoch's training loss)
+    restore_best : however fit ends, leave the parameters of the best epoch
+    checkpoint : a path: ``save`` (atomic) whenever the monitored loss improves
+    progress : None (a tqdm bar on stderr when it is a terminal), True or False
+    callbacks : functions ``cb(epoch, logs)``, called after each epoch with its
+        numbers (``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``epoch_time``);
+        returning True (any true value) stops
+
+    Ctrl-C ends fit after the current step (the cut epoch is not recorded) and
+    returns the History with ``interrupted=True``; a second Ctrl-C raises
+    KeyboardInterrupt.
+
+    Returns
+    -------
+    History : ``loss``, ``val_loss``, ``val_accuracy``, ``lr``, ``epoch_time`` per
+    epoch, ``best_epoch``, ``stopped_early``, ``interrupted``, ``plot()``
+
+    PyTorch equivalent: none (the loop one writes by hand); Keras's ``Model.fit``
+    with ``EarlyStopping(restore_best_weights=True)`` and ``ModelCheckpoint``.
+
+    >>> history = net.fit(x, y, CrossEntropyLoss(), Adam(net), epochs=20,
+    ...                   validation_split=0.2, patience=3)   # doctest: +SKIP
+    """
     epochs, batch_size, split, patience, callbacks = v.fit_options(
         epochs, batch_size, validation_split, patience, callbacks, loss_fn)
     seed = v.seed_option(seed)
@@ -298,8 +358,7 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
         x_val = y_val = None
     n_train = x.shape[0]
     if n_train == 0:
-        raise ValueError(f"x: no training samples (shape {v.shape_str(x.shape)}, "
-                         f"validation_split={split})")
+        raise ValueError(f"x: no training samples (shape {v.shape_str(x.shape)})")
     step_kwargs = {} if max_grad_norm is None else {"max_grad_norm": max_grad_norm}
     plateau = _plateau_class()
     rng = np.random.default_rng(seed)
