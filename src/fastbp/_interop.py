@@ -6,12 +6,13 @@ Each activation is one row of ``BRIDGES``; a new activation adds one row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-# The lowest opset with Softmax/LogSoftmax over one axis (13) that onnxruntime runs in
-# float64 for every op used here; a row needing a newer op raises it through ``opset``.
+# The lowest opset with Softmax/LogSoftmax over one axis (13); a row needing a newer op
+# raises it through ``opset``.
 OPSET = 13
 
 
@@ -19,19 +20,26 @@ class Bridge(NamedTuple):
     """How one fastbp activation is spelled in torch and in ONNX."""
 
     torch_class: str  # the torch.nn module class
+    onnx: Callable  # onnx(graph, x, options) -> the output's name, built with graph.node/const
     options: tuple = ()  # fastbp option names, equal to the torch attribute names
     fixed: dict = {}  # torch attributes that must hold one of the given values
-    onnx: tuple = ()  # (op_type, {attribute: value}), applied in order
     opset: int = OPSET  # the lowest opset with those ops
 
 
+def _op(op_type, **attrs):
+    """An activation that is one ONNX node."""
+    return lambda graph, x, options: graph.node(op_type, x, **attrs)
+
+
+# onnxruntime (1.32) has float64 kernels for every op used here; it has none for LeakyRelu,
+# Elu, Softplus, Erf or Gelu(approximate='none'): build those from Relu, Min, Max, Mul, Add,
+# Exp, Log, Where, Tanh (which it has) to keep float64 models runnable.
 BRIDGES = {
-    "sigmoid": Bridge("Sigmoid", onnx=(("Sigmoid", {}),)),
-    "relu": Bridge("ReLU", onnx=(("Relu", {}),)),
-    "tanh": Bridge("Tanh", onnx=(("Tanh", {}),)),
-    "softmax": Bridge("Softmax", fixed={"dim": (-1, 1)}, onnx=(("Softmax", {"axis": -1}),)),
-    "log_softmax": Bridge("LogSoftmax", fixed={"dim": (-1, 1)},
-                          onnx=(("LogSoftmax", {"axis": -1}),)),
+    "sigmoid": Bridge("Sigmoid", _op("Sigmoid")),
+    "relu": Bridge("ReLU", _op("Relu")),
+    "tanh": Bridge("Tanh", _op("Tanh")),
+    "softmax": Bridge("Softmax", _op("Softmax", axis=-1), fixed={"dim": (-1, 1)}),
+    "log_softmax": Bridge("LogSoftmax", _op("LogSoftmax", axis=-1), fixed={"dim": (-1, 1)}),
 }
 
 
@@ -121,44 +129,52 @@ def from_torch(cls, layer_cls, module):
     return cls(layers)
 
 
+class _Graph:
+    """The nodes and initializers of an ONNX graph in one dtype, named in order."""
+
+    def __init__(self, helper, numpy_helper, dtype):
+        self.helper, self.numpy_helper, self.dtype = helper, numpy_helper, dtype
+        self.nodes, self.initializers = [], []
+
+    def node(self, op_type, *inputs, **attrs):
+        out = f"{len(self.nodes)}.{op_type}"
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+    def const(self, value, name=None):
+        name = name or f"const.{len(self.initializers)}"
+        array = np.asarray(value, dtype=self.dtype)
+        self.initializers.append(self.numpy_helper.from_array(array, name=name))
+        return name
+
+
 def to_onnx(net, path):
     """Write net as an ONNX model: Gemm (transB=1) and activation nodes, batch dimension "N"."""
     onnx = _import("onnx", "fastbp[onnx]")
     from onnx import TensorProto, helper, numpy_helper
 
     elem = TensorProto.DOUBLE if net.dtype == np.float64 else TensorProto.FLOAT
-    nodes, initializers = [], []
+    graph = _Graph(helper, numpy_helper, net.dtype)
     opset = OPSET
     current = "input"
     for k, layer in enumerate(net):
-        weight = numpy_helper.from_array(layer.weight, name=f"{k}.weight")
-        initializers.append(weight)
-        inputs = [current, weight.name]
+        inputs = [current, graph.const(layer.weight, f"{k}.weight")]
         if layer.bias is not None:
-            bias = numpy_helper.from_array(layer.bias, name=f"{k}.bias")
-            initializers.append(bias)
-            inputs.append(bias.name)
-        current = f"{k}.linear"
-        nodes.append(helper.make_node("Gemm", inputs, [current], name=current, transB=1))
+            inputs.append(graph.const(layer.bias, f"{k}.bias"))
+        current = graph.node("Gemm", *inputs, transB=1)
         name, options = _name_and_options(layer.activation)
         if name is not None:
             bridge = BRIDGES[name]
             opset = max(opset, bridge.opset)
-            for j, (op, attrs) in enumerate(bridge.onnx):
-                out = f"{k}.{name}.{j}"
-                nodes.append(helper.make_node(op, [current], [out], name=out,
-                                              **_attributes(attrs, options)))
-                current = out
-    nodes[-1].output[0] = "output"
-    graph = helper.make_graph(
-        nodes, "fastbp", [helper.make_tensor_value_info("input", elem, ["N", net.in_features])],
-        [helper.make_tensor_value_info("output", elem, ["N", net.out_features])], initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="fastbp")
+            current = bridge.onnx(graph, current, options)
+    assert current == graph.nodes[-1].output[0]  # the last node computes the output
+    graph.nodes[-1].output[0] = "output"
+    model = helper.make_model(
+        helper.make_graph(
+            graph.nodes, "fastbp",
+            [helper.make_tensor_value_info("input", elem, ["N", net.in_features])],
+            [helper.make_tensor_value_info("output", elem, ["N", net.out_features])],
+            graph.initializers),
+        opset_imports=[helper.make_opsetid("", opset)], producer_name="fastbp")
     onnx.checker.check_model(model)
     onnx.save(model, path)
-
-
-def _attributes(attrs, options):
-    """An ONNX node's attributes: constants, or a callable of the layer's activation options."""
-    return {key: value(options) if callable(value) else value for key, value in attrs.items()}
