@@ -4,6 +4,7 @@ Values and gradients follow PyTorch's functions and classes of the same names.
 """
 
 from fastbp import functional
+from fastbp._gradcheck import GradcheckError, gradcheck
 from fastbp.clip import clip_grad_norm_, clip_grad_value_
 from fastbp.layers import Layer
 from fastbp.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,
@@ -16,4 +17,4 @@ from fastbp._version import __version__
 
 __all__ = ["Layer", "Net", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "optim", "clip_grad_norm_", "clip_grad_value_", "functional", "show_config", "__version__",
            "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
-           "BCELoss", "BCEWithLogitsLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "gradcheck", "GradcheckError"]

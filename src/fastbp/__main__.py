@@ -1,5 +1,8 @@
 """``python -m fastbp [demo]``: the teaching text's worked 2-2-2 network, computed by fastbp.
 
+``python -m fastbp demo --explain`` prints each gradient as its chain-rule factors and
+``--losses`` the text's loss functions (``--lang zh``: in the text's Chinese); see _lesson.py.
+
 ``python -m fastbp info`` prints ``fastbp.show_config()``: the build and runtime
 configuration a bug report needs.  ``python -m fastbp train | predict | evaluate``: see
 fastbp.cli.
@@ -19,7 +22,7 @@ import sys
 
 import numpy as np
 
-from fastbp import SGD, Layer, MSELoss, Net, cli, show_config
+from fastbp import SGD, Layer, MSELoss, Net, _lesson, cli, show_config
 from fastbp import functional as F
 
 INPUT = [[0.05, 0.10]]
@@ -156,6 +159,12 @@ def build_parser():
     demo_cmd.add_argument("--steps", type=positive_int, default=1,
                           help="SGD steps to run, printing the loss of each (default 1)")
     demo_cmd.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    demo_cmd.add_argument("--explain", action="store_true",
+                          help="every gradient as its chain-rule factors, then the SGD update")
+    demo_cmd.add_argument("--losses", action="store_true",
+                          help="the text's loss functions: formula, value and gradient of each")
+    demo_cmd.add_argument("--lang", choices=_lesson.LANGS, default="en",
+                          help="language of --explain and --losses (zh: the text's Chinese)")
     commands.add_parser("info", help="the build and runtime configuration (compiler flags, OpenMP, "
                                      "BLAS, threads, versions) to paste into a bug report")
     cli.add_commands(commands)
@@ -170,7 +179,15 @@ def main(argv=None):
     if args.command == "demo":
         if args.lr < 0:
             build_parser().error(f"--lr: expected a value >= 0, got {args.lr}")
-        demo(lr=args.lr, steps=args.steps, dtype=args.dtype)
+        if args.losses:
+            _lesson.losses(dtype=args.dtype, lang=args.lang)
+        if args.explain:
+            if args.losses:
+                print()
+            _lesson.explain(teaching_net(np.dtype(args.dtype)), INPUT, TARGET, lr=args.lr,
+                            lang=args.lang)
+        if not (args.losses or args.explain):
+            demo(lr=args.lr, steps=args.steps, dtype=args.dtype)
     elif args.command == "info":
         show_config()
     elif args.command in cli.COMMANDS:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fastbp import _io, training
+from fastbp import _interop, _io, training
 from fastbp import _validate as v
 from fastbp._step import TrainStep
 from fastbp.clip import clip_grad_norm_
@@ -222,6 +222,44 @@ class Net:
     fit = training.fit
     predict = training.predict
     evaluate = training.evaluate
+
+    # --- interop ---------------------------------------------------------------------------
+
+    def to_torch(self) -> Any:
+        """A ``torch.nn.Sequential`` of ``Linear`` and activation modules with copies of the
+        weights, in the Net's dtype: its output equals ``net(x)`` (within rounding).
+
+        torch is imported here, never by ``import fastbp``.
+
+        PyTorch equivalent: the Sequential itself.
+        """
+        return _interop.to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> Net:
+        """The Net of a ``torch.nn.Sequential`` of ``Linear`` modules, each optionally followed
+        by one activation module (Sigmoid, ReLU, Tanh, Softmax(dim=-1 or 1),
+        LogSoftmax(dim=-1 or 1)), with copies of its weights, float32 or float64 as they are.
+
+        Any other module (Conv2d, Dropout, BatchNorm1d, a Softmax over another dim, two
+        activations in a row) is a ValueError naming the first such module.
+
+        PyTorch equivalent: the Sequential itself.
+        """
+        return _interop.from_torch(cls, Layer, module)
+
+    def to_onnx(self, path: str | os.PathLike[str]) -> None:
+        """Write the Net to ``path`` as an ONNX model (opset 13): one Gemm (transB=1) per
+        layer and its activation node (Softmax/LogSoftmax over axis -1), input "input" and
+        output "output" of shape (N, features) with a dynamic batch dimension N, in the
+        Net's dtype (float32 or float64).
+
+        Needs the onnx package (``pip install fastbp[onnx]``: ImportError otherwise);
+        onnxruntime runs the file.
+
+        PyTorch equivalent: ``torch.onnx.export(model, x, path)``.
+        """
+        _interop.to_onnx(self, path)
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({k}): {layer!r}" for k, layer in enumerate(self.layers))
