@@ -28,6 +28,7 @@ MODULES = {
     "_losses": ["fastbp_kernels.c"],
     "_optim": [],
     "_step": [],
+    "_sk_solvers": [],
     "_build_info": [],
 }
 
