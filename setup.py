@@ -28,7 +28,7 @@ MODULES = {
     "_losses": ["fastbp_kernels.c"],
     "_optim": [],
     "_step": [],
-    "_sk_solvers": [],
+    "_sk_solvers": ["sk_solvers.c"],
     "_build_info": [],
 }
 

@@ -184,19 +184,24 @@ cdef void sgd_update(floating* p, floating* vel, const floating* g, Py_ssize_t n
         p[i] = p[i] + up
 
 
-cdef void adam_update(floating* p, floating* m, floating* v, const floating* g, Py_ssize_t n,
-                      floating neg_lr, floating beta_1, floating one_m_beta_1, floating beta_2,
-                      floating one_m_beta_2, floating eps) noexcept nogil:
+cdef extern from "sk_solvers.h" nogil:
+    void fastbp_sk_adam_f32(float* p, float* m, float* v, const float* g, Py_ssize_t n,
+                            float neg_lr, float b1, float c1, float b2, float c2, float eps)
+    void fastbp_sk_adam_f64(double* p, double* m, double* v, const double* g, Py_ssize_t n,
+                            double neg_lr, double b1, double c1, double b2, double c2,
+                            double eps)
+
+
+cdef inline void adam_update(floating* p, floating* m, floating* v, const floating* g,
+                             Py_ssize_t n, floating neg_lr, floating beta_1,
+                             floating one_m_beta_1, floating beta_2, floating one_m_beta_2,
+                             floating eps) noexcept nogil:
     """AdamOptimizer: m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²;
-    p += -lr_t·m / (√v + ε)."""
-    cdef Py_ssize_t i
-    cdef floating mi, vi
-    for i in range(n):
-        mi = beta_1 * m[i] + one_m_beta_1 * g[i]
-        vi = beta_2 * v[i] + one_m_beta_2 * (g[i] * g[i])
-        m[i] = mi
-        v[i] = vi
-        p[i] = p[i] + neg_lr * mi / (<floating>sqrt(vi) + eps)
+    p += -lr_t·m / (√v + ε)  (csrc/sk_solvers.c)."""
+    if floating is float:
+        fastbp_sk_adam_f32(p, m, v, g, n, neg_lr, beta_1, one_m_beta_1, beta_2, one_m_beta_2, eps)
+    else:
+        fastbp_sk_adam_f64(p, m, v, g, n, neg_lr, beta_1, one_m_beta_1, beta_2, one_m_beta_2, eps)
 
 
 def forward(const floating[:, ::1] X, list coefs, list intercepts, list outs,
