@@ -12,6 +12,7 @@ range.  fastbp/sklearn.py builds all of them and ``_validate.check_mlp_parameter
 checks the user-settable coefs_/intercepts_.
 """
 
+cimport cython
 cimport numpy as cnp
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
@@ -24,20 +25,53 @@ from fastbp._blas cimport gemm
 
 cnp.import_array()
 
+# The intercept gradients' column sums are kept in a stack array of this many doubles.
+cdef enum:
+    COLUMN_BLOCK = 256
+
 
 cdef inline void* data_of(object a):
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef void** pointers(list arrays) except NULL:
-    """The data pointers of a list of arrays (a malloc'd array: the caller frees it)."""
-    cdef Py_ssize_t i, n = len(arrays)
-    cdef void** p = <void**>malloc((n if n else 1) * sizeof(void*))
-    if p == NULL:
-        raise MemoryError()
-    for i in range(n):
-        p[i] = data_of(arrays[i])
-    return p
+@cython.auto_pickle(False)  # internal: no pickling methods (nor their stubs)
+cdef class _Pointers:
+    """The data pointers of a list of arrays, after `lead` empty slots (freed with it)."""
+    cdef void** p
+
+    def __cinit__(self, list arrays, Py_ssize_t lead=0):
+        cdef Py_ssize_t i
+        self.p = <void**>malloc((lead + len(arrays) + 1) * sizeof(void*))
+        if self.p == NULL:
+            raise MemoryError()
+        for i in range(len(arrays)):
+            self.p[lead + i] = data_of(arrays[i])
+
+    def __dealloc__(self):
+        free(self.p)
+
+
+@cython.auto_pickle(False)
+cdef class _Layers:
+    """A network's pointers: L weight layers, units u[0..L], W, b, and activations A[0..L]
+    (A[0], the input rows, is set by the caller)."""
+    cdef Py_ssize_t L
+    cdef Py_ssize_t* u
+    cdef _Pointers W, b, A
+
+    def __cinit__(self, Py_ssize_t n_features, list coefs, list intercepts, list activations):
+        cdef Py_ssize_t l
+        self.L = len(coefs)
+        self.W, self.b, self.A = _Pointers(coefs), _Pointers(intercepts), _Pointers(activations, 1)
+        self.u = <Py_ssize_t*>malloc((self.L + 1) * sizeof(Py_ssize_t))
+        if self.u == NULL:
+            raise MemoryError()
+        self.u[0] = n_features
+        for l in range(self.L):
+            self.u[l + 1] = (<cnp.ndarray>intercepts[l]).shape[0]
+
+    def __dealloc__(self):
+        free(self.u)
 
 
 cdef void output_activation(int out_act, floating* y, Py_ssize_t N, Py_ssize_t C) noexcept nogil:
@@ -113,13 +147,13 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
     Returns the loss with its L2 term alpha/2 Σ‖W‖² / Σsw; OUT gW[l], gb[l] (the mean
     gradients with the L2 part), A[1..L] (activations), D[0..L-1] (deltas).
     """
-    cdef Py_ssize_t l, n, i, o, widest, C = u[L]
+    cdef Py_ssize_t l, n, i, o, o0, width, C = u[L]
     cdef double sw_sum = 0, sq = 0, loss
     cdef floating inv, a = <floating>alpha
     cdef floating* d
     cdef floating* g
     cdef const floating* w
-    cdef double* colsum
+    cdef double colsum[COLUMN_BLOCK]
     mlp_forward(L, u, W, b, A, B, act, out_act)
     if sw != NULL:
         for n in range(B):
@@ -139,10 +173,6 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
             d[n * C + o] = A[L][n * C + o] - Y[n * C + o]
             if sw != NULL:
                 d[n * C + o] = d[n * C + o] * sw[n]
-    widest = 1
-    for l in range(1, L + 1):
-        widest = max(widest, u[l])
-    colsum = <double*>malloc(widest * sizeof(double))
     inv = <floating>sw_sum
     for l in range(L - 1, -1, -1):
         d = D[l]
@@ -154,19 +184,23 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
         for i in range(u[l] * u[l + 1]):
             g[i] = (g[i] + a * w[i]) / inv
         # intercept_grads = delta.sum(axis=0) / sw_sum, summed row after row as NumPy does
-        for o in range(u[l + 1]):
-            colsum[o] = 0
-        for n in range(B):
-            for o in range(u[l + 1]):
-                colsum[o] += d[n * u[l + 1] + o]
-        for o in range(u[l + 1]):
-            gb[l][o] = <floating>colsum[o] / inv
+        # (in double, COLUMN_BLOCK columns at a time so the rows are read contiguously)
+        o0 = 0
+        while o0 < u[l + 1]:
+            width = min(<Py_ssize_t>COLUMN_BLOCK, u[l + 1] - o0)
+            for o in range(width):
+                colsum[o] = 0
+            for n in range(B):
+                for o in range(width):
+                    colsum[o] += d[n * u[l + 1] + o0 + o]
+            for o in range(width):
+                gb[l][o0 + o] = <floating>colsum[o] / inv
+            o0 += width
         if l > 0:
             # delta[l-1] = (delta[l] @ W[l].T) * f'(A[l])
             gemm(False, True, <int>B, <int>u[l], <int>u[l + 1], <floating>1, d, <int>u[l + 1],
                  w, <int>u[l + 1], <floating>0, D[l - 1], <int>u[l])
             activation_backward(act, D[l - 1], A[l], D[l - 1], B, u[l])
-    free(colsum)
     return loss
 
 
@@ -207,20 +241,11 @@ cdef inline void adam_update(floating* p, floating* m, floating* v, const floati
 def forward(const floating[:, ::1] X, list coefs, list intercepts, list outs,
             int activation, int out_activation):
     """outs[l] = the activations of layer l+1 for the rows of X.  OUT outs."""
-    cdef Py_ssize_t L = len(coefs), l
-    cdef Py_ssize_t* u = <Py_ssize_t*>malloc((L + 1) * sizeof(Py_ssize_t))
-    cdef void** W = pointers(coefs)
-    cdef void** b = pointers(intercepts)
-    cdef void** A = <void**>malloc((L + 1) * sizeof(void*))
-    u[0] = X.shape[1]
-    A[0] = <void*>&X[0, 0]
-    for l in range(L):
-        u[l + 1] = (<cnp.ndarray>intercepts[l]).shape[0]
-        A[l + 1] = data_of(outs[l])
+    cdef _Layers net = _Layers(X.shape[1], coefs, intercepts, outs)
+    net.A.p[0] = <void*>&X[0, 0]
     with nogil:
-        mlp_forward(L, u, <floating**>W, <floating**>b, <floating**>A, X.shape[0],
-                    activation, out_activation)
-    free(u); free(W); free(b); free(A)
+        mlp_forward(net.L, net.u, <floating**>net.W.p, <floating**>net.b.p, <floating**>net.A.p,
+                    X.shape[0], activation, out_activation)
 
 
 def loss_grad(const floating[:, ::1] X, const floating[:, ::1] Y, sample_weight,
@@ -230,26 +255,17 @@ def loss_grad(const floating[:, ::1] X, const floating[:, ::1] Y, sample_weight,
     """The loss on all of X (returned) and its gradient (OUT coef_grads, intercept_grads),
     as sklearn's _backprop.  activations[l] (N, units[l+1]) and deltas[l] (N, units[l+1])
     are workspaces; sample_weight is None or an (N,) array."""
-    cdef Py_ssize_t L = len(coefs), l
-    cdef Py_ssize_t* u = <Py_ssize_t*>malloc((L + 1) * sizeof(Py_ssize_t))
-    cdef void** W = pointers(coefs)
-    cdef void** b = pointers(intercepts)
-    cdef void** gW = pointers(coef_grads)
-    cdef void** gb = pointers(intercept_grads)
-    cdef void** D = pointers(deltas)
-    cdef void** A = <void**>malloc((L + 1) * sizeof(void*))
+    cdef _Layers net = _Layers(X.shape[1], coefs, intercepts, activations)
+    cdef _Pointers gW = _Pointers(coef_grads), gb = _Pointers(intercept_grads)
+    cdef _Pointers D = _Pointers(deltas)
     cdef void* sw = NULL if sample_weight is None else data_of(sample_weight)
     cdef double value
-    u[0] = X.shape[1]
-    A[0] = <void*>&X[0, 0]
-    for l in range(L):
-        u[l + 1] = (<cnp.ndarray>intercepts[l]).shape[0]
-        A[l + 1] = data_of(activations[l])
+    net.A.p[0] = <void*>&X[0, 0]
     with nogil:
-        value = mlp_backprop(L, u, <floating**>W, <floating**>b, <floating**>A, <floating**>D,
-                             <floating**>gW, <floating**>gb, &Y[0, 0], <floating*>sw,
-                             X.shape[0], activation, out_activation, loss, alpha)
-    free(u); free(W); free(b); free(gW); free(gb); free(D); free(A)
+        value = mlp_backprop(net.L, net.u, <floating**>net.W.p, <floating**>net.b.p,
+                             <floating**>net.A.p, <floating**>D.p, <floating**>gW.p,
+                             <floating**>gb.p, &Y[0, 0], <floating*>sw, X.shape[0],
+                             activation, out_activation, loss, alpha)
     return value
 
 
@@ -269,16 +285,20 @@ def epoch(const floating[:, ::1] X, const floating[:, ::1] Y, sample_weight, sam
     IN/OUT coefs, intercepts, state_1, state_2; the rest are workspaces.
     """
     cdef Py_ssize_t N = X.shape[0], F = X.shape[1], O = Y.shape[1]
-    cdef Py_ssize_t L = len(coefs), l, start, rows, k, j, n_par
-    cdef Py_ssize_t* u = <Py_ssize_t*>malloc((L + 1) * sizeof(Py_ssize_t))
-    cdef void** W = pointers(coefs)
-    cdef void** b = pointers(intercepts)
-    cdef void** gW = pointers(coef_grads)
-    cdef void** gb = pointers(intercept_grads)
-    cdef void** D = pointers(deltas)
-    cdef void** s1 = pointers(state_1)
-    cdef void** s2 = pointers(state_2)
-    cdef void** A = <void**>malloc((L + 1) * sizeof(void*))
+    cdef Py_ssize_t l, start, rows, k, j, n_par
+    cdef _Layers net = _Layers(F, coefs, intercepts, activations)
+    cdef Py_ssize_t L = net.L
+    cdef const Py_ssize_t* u = net.u
+    cdef void** W = net.W.p
+    cdef void** b = net.b.p
+    cdef void** A = net.A.p
+    cdef _Pointers gW_ = _Pointers(coef_grads), gb_ = _Pointers(intercept_grads)
+    cdef _Pointers D_ = _Pointers(deltas), s1_ = _Pointers(state_1), s2_ = _Pointers(state_2)
+    cdef void** gW = gW_.p
+    cdef void** gb = gb_.p
+    cdef void** D = D_.p
+    cdef void** s1 = s1_.p
+    cdef void** s2 = s2_.p
     cdef const floating* sw = NULL if sample_weight is None else <floating*>data_of(sample_weight)
     cdef const cnp.npy_intp* idx = NULL if sample_idx is None else <cnp.npy_intp*>data_of(sample_idx)
     cdef const floating* Yb
@@ -290,10 +310,6 @@ def epoch(const floating[:, ::1] X, const floating[:, ::1] Y, sample_weight, sam
     cdef floating b1 = <floating>beta_1, b2 = <floating>beta_2
     cdef floating c1 = <floating>(1 - beta_1), c2 = <floating>(1 - beta_2)
     cdef floating eps = <floating>epsilon
-    u[0] = F
-    for l in range(L):
-        u[l + 1] = (<cnp.ndarray>intercepts[l]).shape[0]
-        A[l + 1] = data_of(activations[l])
     with nogil:
         start = 0
         while start < N:
@@ -330,5 +346,4 @@ def epoch(const floating[:, ::1] X, const floating[:, ::1] Y, sample_weight, sam
                 else:
                     sgd_update(P[k], <floating*>s1[l], G[k], n_par, lr, mom, nesterov)
             start += rows
-    free(u); free(W); free(b); free(gW); free(gb); free(D); free(s1); free(s2); free(A)
     return total, t, lr_t

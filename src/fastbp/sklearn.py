@@ -70,6 +70,12 @@ class _FastMLP(BaseMultilayerPerceptron):
                   StrOptions({"float32", "float64"})],
     }
 
+    def _store_parameters(self, args):
+        """Keep the constructor's arguments as they are, as every scikit-learn estimator."""
+        BaseMultilayerPerceptron.__init__(self, **{
+            name: value for name, value in args.items() if name not in ("self", "dtype")})
+        self.dtype = args["dtype"]
+
     # -- dtype and input ---------------------------------------------------------------
     def _train_dtype(self, X, reset):
         """The dtype of training: the existing coefs_' when continuing a fit, else dtype's."""
@@ -334,16 +340,7 @@ class MLPClassifier(ClassifierMixin, _FastMLP):
         max_fun=15000,
         dtype=None,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            loss="log_loss", shuffle=shuffle, random_state=random_state, tol=tol,
-            verbose=verbose, warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun)
-        self.dtype = dtype
+        self._store_parameters(dict(locals(), loss="log_loss"))
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = _SkMLPClassifier._validate_input(self, X, y, incremental, reset)
@@ -403,16 +400,7 @@ class MLPRegressor(RegressorMixin, _FastMLP):
         max_fun=15000,
         dtype=None,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            loss=loss, shuffle=shuffle, random_state=random_state, tol=tol,
-            verbose=verbose, warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun)
-        self.dtype = dtype
+        self._store_parameters(locals())
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = _SkMLPRegressor._validate_input(self, X, y, incremental, reset)
