@@ -22,6 +22,7 @@ from libc.string cimport memcpy
 
 from fastbp._activations cimport IDENTITY, SIGMOID, SOFTMAX, activation_backward, activation_forward
 from fastbp._blas cimport gemm
+from scipy.linalg.cython_blas cimport ddot, sdot
 
 cnp.import_array()
 
@@ -148,6 +149,7 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
     gradients with the L2 part), A[1..L] (activations), D[0..L-1] (deltas).
     """
     cdef Py_ssize_t l, n, i, o, o0, width, C = u[L]
+    cdef int n_w, one = 1
     cdef double sw_sum = 0, sq = 0, loss
     cdef floating inv, a = <floating>alpha
     cdef floating* d
@@ -162,9 +164,12 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
         sw_sum = B
     loss = data_loss(loss_kind, A[L], Y, sw, B, C, sw_sum)
     for l in range(L):
-        w = W[l]
-        for i in range(u[l] * u[l + 1]):
-            sq += <double>w[i] * w[i]
+        # np.dot(s, s) of sklearn's L2 term is BLAS's dot, in the array's dtype
+        n_w = <int>(u[l] * u[l + 1])
+        if floating is float:
+            sq += sdot(&n_w, <float*>W[l], &one, <float*>W[l], &one)
+        else:
+            sq += ddot(&n_w, <double*>W[l], &one, <double*>W[l], &one)
     loss += (0.5 * alpha) * sq / sw_sum
     # delta[last] = act(z) - y, the canonical-link gradient (times the sample weights)
     d = D[L - 1]
