@@ -173,10 +173,11 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
     loss += (0.5 * alpha) * sq / sw_sum
     # delta[last] = act(z) - y, the canonical-link gradient (times the sample weights)
     d = D[L - 1]
-    for n in range(B):
-        for o in range(C):
-            d[n * C + o] = A[L][n * C + o] - Y[n * C + o]
-            if sw != NULL:
+    for i in range(B * C):
+        d[i] = A[L][i] - Y[i]
+    if sw != NULL:
+        for n in range(B):
+            for o in range(C):
                 d[n * C + o] = d[n * C + o] * sw[n]
     inv = <floating>sw_sum
     for l in range(L - 1, -1, -1):
