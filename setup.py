@@ -30,6 +30,7 @@ MODULES = {
     "_clip": [],
     "_step": [],
     "_metrics": [],
+    "_sk_solvers": ["sk_solvers.c"],
     "_build_info": [],
 }
 
