@@ -245,7 +245,7 @@ def input_activation_backward_args(grad_y, x):
     """A v2 activation backward's grad_y and forward input x: same shape, grad_y's dtype."""
     grad_y = as_float_array(grad_y, "grad_y")
     x = as_float_array(x, "x", grad_y.dtype)
-    check_same_shape(x, "x", grad_y, "grad_y")
+    check_same_shape(grad_y, "grad_y", x, "x")
     return grad_y, x
 
 
