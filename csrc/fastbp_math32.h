@@ -116,7 +116,9 @@ FASTBP_INLINE float fastbp_log1p_f32(float x)
     r = x == INFINITY ? x : r;
     r = x == -1.0f ? -INFINITY : r;
     r = x < -1.0f ? NAN : r;
-    r = x != x || x == 0.0f ? x : r; /* nan; -0.0 stays -0.0 */
+    r = x != x ? x : r;
+    r = x == 0.0f ? x : r; /* -0.0 stays -0.0 (apart from the nan select: GCC does not
+                              vectorize softplus's loop with the two in one condition) */
     return r;
 }
 
