@@ -31,158 +31,38 @@
 #define FASTBP_GELU_BETA 0.79788456080286535588
 #define FASTBP_GELU_KAPPA 0.044715
 
-/* ---- float32 ---------------------------------------------------------------------------- */
-
-/* x/2 (1 + erf(x/sqrt2)); at x < -5 the 1 + erf cancels, in torch too */
-FASTBP_INLINE float fastbp_gelu_f32(float x)
-{
-    return x * 0.5f * (1.0f + fastbp_erf_f32(x * (float)FASTBP_GELU_ALPHA));
-}
-
-FASTBP_INLINE float fastbp_gelu_grad_f32(float gy, float x)
-{
-    float cdf = 0.5f * (1.0f + fastbp_erf_f32(x * (float)FASTBP_GELU_ALPHA));
-    float pdf = (float)FASTBP_GELU_PDF * fastbp_exp_f32(x * x * -0.5f);
-    return gy * (cdf + x * pdf);
-}
-
-FASTBP_INLINE float fastbp_gelu_tanh_f32(float x)
-{
-    float inner = (float)FASTBP_GELU_BETA * (x + (float)FASTBP_GELU_KAPPA * (x * x * x));
-    return 0.5f * x * (1.0f + fastbp_tanh_f32(inner));
-}
-
-FASTBP_INLINE float fastbp_gelu_tanh_grad_f32(float gy, float x)
-{
-    const float beta = (float)FASTBP_GELU_BETA, kappa = (float)FASTBP_GELU_KAPPA;
-    float x_sq = x * x;
-    float inner = beta * (x + kappa * (x * x * x));
-    float th = fastbp_tanh_f32(inner);
-    float left = 0.5f * x, right = 1.0f + th;
-    float left_derivative = 0.5f * right;
-    float tanh_derivative = 1.0f - th * th;
-    float inner_derivative = beta * (1.0f + 3.0f * kappa * x_sq);
-    return gy * (left_derivative + left * tanh_derivative * inner_derivative);
-}
-
-/* x / (1 + e^-x): e^-x = inf for x < -88.7 gives -0 */
-FASTBP_INLINE float fastbp_silu_f32(float x) { return x / (1.0f + fastbp_exp_f32(-x)); }
-
-FASTBP_INLINE float fastbp_silu_grad_f32(float gy, float x)
-{
-    float s = 1.0f / (1.0f + fastbp_exp_f32(-x));
-    return gy * s * (1.0f + x * (1.0f - s));
-}
-
-/* torch: x * (x > 0 ? 1 : slope); the gradient at 0 is slope; nan stays nan */
-FASTBP_INLINE float fastbp_leaky_relu_f32(float x, float slope)
-{
-    return x * (x > 0.0f ? 1.0f : slope);
-}
-
-FASTBP_INLINE float fastbp_leaky_relu_grad_f32(float gy, float x, float slope)
-{
-    return gy * (x > 0.0f ? 1.0f : slope);
-}
-
-/* torch: x > 0 ? x : expm1(x) alpha */
-FASTBP_INLINE float fastbp_elu_f32(float x, float alpha)
-{
-    return x > 0.0f ? x : fastbp_expm1_f32(x) * alpha;
-}
-
-/* elu_backward from the input (is_result=False): x > 0 ? gy : gy alpha e^x */
-FASTBP_INLINE float fastbp_elu_grad_f32(float gy, float x, float alpha)
-{
-    return x > 0.0f ? gy : gy * alpha * fastbp_exp_f32(x);
-}
-
-/* torch: x beta > threshold ? x : log1p(e^(x beta)) / beta */
-FASTBP_INLINE float fastbp_softplus_f32(float x, float beta, float threshold)
-{
-    float t = x * beta;
-    return t > threshold ? x : fastbp_log1p_f32(fastbp_exp_f32(t)) / beta;
-}
-
-FASTBP_INLINE float fastbp_softplus_grad_f32(float gy, float x, float beta, float threshold)
-{
-    float t = x * beta;
-    float z = fastbp_exp_f32(t);
-    return t > threshold ? gy : gy * z / (z + 1.0f);
-}
-
-/* ---- float64: the same formulas with libm ------------------------------------------------ */
-
-FASTBP_INLINE double fastbp_gelu_f64(double x)
-{
-    return x * 0.5 * (1.0 + erf(x * FASTBP_GELU_ALPHA));
-}
-
-FASTBP_INLINE double fastbp_gelu_grad_f64(double gy, double x)
-{
-    double cdf = 0.5 * (1.0 + erf(x * FASTBP_GELU_ALPHA));
-    double pdf = FASTBP_GELU_PDF * exp(x * x * -0.5);
-    return gy * (cdf + x * pdf);
-}
-
-FASTBP_INLINE double fastbp_gelu_tanh_f64(double x)
-{
-    double inner = FASTBP_GELU_BETA * (x + FASTBP_GELU_KAPPA * (x * x * x));
-    return 0.5 * x * (1.0 + tanh(inner));
-}
-
-FASTBP_INLINE double fastbp_gelu_tanh_grad_f64(double gy, double x)
-{
-    double x_sq = x * x;
-    double inner = FASTBP_GELU_BETA * (x + FASTBP_GELU_KAPPA * (x * x * x));
-    double th = tanh(inner);
-    double left = 0.5 * x, right = 1.0 + th;
-    double left_derivative = 0.5 * right;
-    double tanh_derivative = 1.0 - th * th;
-    double inner_derivative = FASTBP_GELU_BETA * (1.0 + 3.0 * FASTBP_GELU_KAPPA * x_sq);
-    return gy * (left_derivative + left * tanh_derivative * inner_derivative);
-}
-
-FASTBP_INLINE double fastbp_silu_f64(double x) { return x / (1.0 + exp(-x)); }
-
-FASTBP_INLINE double fastbp_silu_grad_f64(double gy, double x)
-{
-    double s = 1.0 / (1.0 + exp(-x));
-    return gy * s * (1.0 + x * (1.0 - s));
-}
-
-FASTBP_INLINE double fastbp_leaky_relu_f64(double x, double slope)
-{
-    return x * (x > 0.0 ? 1.0 : slope);
-}
-
-FASTBP_INLINE double fastbp_leaky_relu_grad_f64(double gy, double x, double slope)
-{
-    return gy * (x > 0.0 ? 1.0 : slope);
-}
-
-FASTBP_INLINE double fastbp_elu_f64(double x, double alpha)
-{
-    return x > 0.0 ? x : expm1(x) * alpha;
-}
-
-FASTBP_INLINE double fastbp_elu_grad_f64(double gy, double x, double alpha)
-{
-    return x > 0.0 ? gy : gy * alpha * exp(x);
-}
-
-FASTBP_INLINE double fastbp_softplus_f64(double x, double beta, double threshold)
-{
-    double t = x * beta;
-    return t > threshold ? x : log1p(exp(t)) / beta;
-}
-
-FASTBP_INLINE double fastbp_softplus_grad_f64(double gy, double x, double beta, double threshold)
-{
-    double t = x * beta;
-    double z = exp(t);
-    return t > threshold ? gy : gy * z / (z + 1.0);
-}
+/* The point functions, once per element type: fastbp_<name>_f32 in float32 arithmetic
+ * with fastbp_math32.h, fastbp_<name>_f64 in double with libm. */
+#define T float
+#define SFX(name) name##_f32
+#define EXP fastbp_exp_f32
+#define EXPM1 fastbp_expm1_f32
+#define ERF fastbp_erf_f32
+#define TANH fastbp_tanh_f32
+#define LOG1P fastbp_log1p_f32
+#include "fastbp_activations_point.h"
+#undef T
+#undef SFX
+#undef EXP
+#undef EXPM1
+#undef ERF
+#undef TANH
+#undef LOG1P
+#define T double
+#define SFX(name) name##_f64
+#define EXP exp
+#define EXPM1 expm1
+#define ERF erf
+#define TANH tanh
+#define LOG1P log1p
+#include "fastbp_activations_point.h"
+#undef T
+#undef SFX
+#undef EXP
+#undef EXPM1
+#undef ERF
+#undef TANH
+#undef LOG1P
 
 /* ---- kernels ------------------------------------------------------------------------------ */
 

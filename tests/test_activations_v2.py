@@ -1,6 +1,6 @@
 """The v2 activations (GELU, SiLU, LeakyReLU, ELU, Softplus): functional, Layer, Net,
 against tests/reference.py (exact, float64); torch parity is in
-test_torch_parity_activations_v2.py."""
+test_torch_parity_activations_v2.py, train_step == the five calls in test_net.py."""
 
 import math
 
@@ -9,7 +9,7 @@ import pytest
 from conftest import DTYPES, tol
 
 import reference as ref
-from fastbp import SGD, Layer, MSELoss, Net
+from fastbp import Layer, Net
 from fastbp import _activations
 from fastbp import functional as F
 
@@ -162,32 +162,6 @@ def test_float32_math_special_values():
 
 def spec(name, options):
     return (name, dict(options)) if options else name
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name,options", CASES, ids=IDS)
-def test_train_step_equals_the_five_calls(rng, dtype, name, options):
-    act = spec(name, options)
-
-    def make():
-        net = Net([Layer(3, 6, act, dtype=dtype, seed=4), Layer(6, 2, act, dtype=dtype, seed=5)])
-        return net, SGD(net, lr=0.1, momentum=0.5)
-
-    net_a, opt_a = make()
-    net_b, opt_b = make()
-    x = rng.standard_normal((9, 3)).astype(dtype)
-    t = rng.standard_normal((9, 2)).astype(dtype)
-    loss_a, loss_b = MSELoss(), MSELoss()
-    for _ in range(3):
-        value_a = net_a.train_step(x, t, loss_a, opt_a)
-        net_b.zero_grad()
-        value_b = loss_b(net_b(x), t)
-        net_b.backward(loss_b.backward())
-        opt_b.step()
-        assert value_a == value_b
-    for (pa, ga), (pb, gb) in zip(net_a.parameters(), net_b.parameters()):
-        np.testing.assert_array_equal(pa, pb)
-        np.testing.assert_array_equal(ga, gb)
 
 
 def test_layer_keeps_the_preactivation_only_when_needed(rng):

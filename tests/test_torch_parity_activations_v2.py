@@ -10,18 +10,12 @@ from test_activations_v2 import (CASES, IDS, assert_within, cancellation_scale, 
 from fastbp import SGD, Layer, MSELoss, Net
 from fastbp import functional as F
 
-# --- functional ---------------------------------------------------------------------------------
-
 torch = pytest.importorskip("torch")
+from test_torch_parity import TORCH_ACTIVATION, torch_net  # noqa: E402 (needs torch)
+
 TF = torch.nn.functional
-TORCH_DTYPE = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
-TORCH_MODULE = {"gelu": torch.nn.GELU, "silu": torch.nn.SiLU, "leaky_relu": torch.nn.LeakyReLU,
-                "elu": torch.nn.ELU, "softplus": torch.nn.Softplus}
-TORCH_V1_MODULE = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
 
-
-def torch_module(name, options):
-    return TORCH_MODULE[name](**options) if name in TORCH_MODULE else TORCH_V1_MODULE[name]()
+# --- functional ---------------------------------------------------------------------------------
 
 
 def torch_value_and_grad(fn, x, gy):
@@ -43,7 +37,7 @@ def test_torch_parity(rng, dtype, name, options, torch_api):
     float32 is -1.19e-6 in torch, -1.49e-6 here, -1.43e-6 exactly)."""
     forward, backward = fastbp_pair(name, options)
     fn = (lambda t: getattr(TF, name)(t, **options)) if torch_api == "functional" \
-        else torch_module(name, options)
+        else TORCH_ACTIVATION[name](**options)
     x, gy = inputs(rng, dtype, name, options)
     ty, tgx = torch_value_and_grad(fn, x, gy)
     eps_scale = 8 * np.finfo(dtype).eps / tol(dtype)
@@ -81,30 +75,13 @@ def test_leaky_relu_is_torchs_to_the_bit(rng, dtype, slope):
     np.testing.assert_array_equal(gx.view(np.uint8), tgx.view(np.uint8))
 
 
-def torch_sequential(net):
-    modules = []
-    for layer in net:
-        lin = torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
-                              dtype=TORCH_DTYPE[layer.dtype])
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(layer.weight))
-            if layer.bias is not None:
-                lin.bias.copy_(torch.from_numpy(layer.bias))
-        modules.append(lin)
-        act = layer.activation
-        if act is not None:
-            name, options = act if isinstance(act, tuple) else (act, {})
-            modules.append(torch_module(name, options))
-    return torch.nn.Sequential(*modules)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name,options", CASES, ids=IDS)
 def test_net_forward_backward_match_torch(rng, dtype, name, options):
     act = spec(name, options)
     net = Net([Layer(5, 30, act, dtype=dtype, seed=1), Layer(30, 7, "tanh", dtype=dtype, seed=2),
                Layer(7, 3, act, bias=False, dtype=dtype, seed=3)])
-    seq = torch_sequential(net)
+    seq = torch_net(net)
     x = (2 * rng.standard_normal((13, 5))).astype(dtype)
     gy = rng.standard_normal((13, 3)).astype(dtype)
     tx = torch.tensor(x, requires_grad=True)
@@ -122,7 +99,7 @@ def test_sgd_trajectory_10_steps(rng, dtype, name, options):
     act = spec(name, options)
     net = Net([Layer(4, 8, act, dtype=dtype, seed=1), Layer(8, 3, act, dtype=dtype, seed=2),
                Layer(3, 2, dtype=dtype, seed=3)])
-    seq = torch_sequential(net)
+    seq = torch_net(net)
     x = rng.standard_normal((16, 4)).astype(dtype)
     t = rng.random((16, 2)).astype(dtype)
     opt = SGD(net, lr=0.2, momentum=0.9)
