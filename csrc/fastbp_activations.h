@@ -41,13 +41,6 @@
 #define TANH fastbp_tanh_f32
 #define LOG1P fastbp_log1p_f32
 #include "fastbp_activations_point.h"
-#undef T
-#undef SFX
-#undef EXP
-#undef EXPM1
-#undef ERF
-#undef TANH
-#undef LOG1P
 #define T double
 #define SFX(name) name##_f64
 #define EXP exp
@@ -56,13 +49,6 @@
 #define TANH tanh
 #define LOG1P log1p
 #include "fastbp_activations_point.h"
-#undef T
-#undef SFX
-#undef EXP
-#undef EXPM1
-#undef ERF
-#undef TANH
-#undef LOG1P
 
 /* ---- kernels ------------------------------------------------------------------------------ */
 

@@ -1,7 +1,7 @@
 /* fastbp_activations_point.h: the v2 activations' point functions, written once for the
  * element type T (float or double); fastbp_activations.h includes it once per type with
  * SFX (the name suffix) and EXP, EXPM1, ERF, TANH, LOG1P (that type's math) defined.
- * Every constant is cast to T, so float32 computes in float32 arithmetic, as torch does,
+ * It undefines those macros at its end.  Every constant is cast to T, so float32 computes in float32 arithmetic, as torch does,
  * in torch's order of operations.  No include guard: included twice on purpose. */
 
 /* x/2 (1 + erf(x/sqrt2)); at x < -5 the 1 + erf cancels, in torch too */
@@ -77,3 +77,11 @@ FASTBP_INLINE T SFX(fastbp_softplus_grad)(T gy, T x, T beta, T threshold)
     T z = EXP(t);
     return t > threshold ? gy : gy * z / (z + (T)1);
 }
+
+#undef T
+#undef SFX
+#undef EXP
+#undef EXPM1
+#undef ERF
+#undef TANH
+#undef LOG1P
