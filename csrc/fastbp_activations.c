@@ -13,6 +13,16 @@
 #include <omp.h>
 #endif
 
+/* The activation loops also get an AVX-512 clone where target_clones works (the loss
+ * loops' x86-64-v3 and baseline ones besides): 16 float32 lanes, as torch's own AVX-512
+ * kernels have. */
+#if defined(FASTBP_CLONE_LEVEL) && !defined(FASTBP_ACT_TARGET_CLONES)
+#define FASTBP_ACT_TARGET_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FASTBP_ACT_TARGET_CLONES FASTBP_TARGET_CLONES
+#endif
+
 #define ACT_BLOCK 8192
 /* Below this an OpenMP region (~1 us) costs more than it saves; torch's GELU threshold. */
 #ifndef PARALLEL_MIN_ACTIVATION
@@ -87,7 +97,7 @@ DEFINE_SOFTPLUS_TWO_PASS(double, _f64)
 
 /* The forward and backward block functions of one element type; SFX names them. */
 #define DEFINE_ACTIVATION_BLOCKS(T, SFX)                                                    \
-    FASTBP_TARGET_CLONES                                                                    \
+    FASTBP_ACT_TARGET_CLONES                                                                \
     static void forward_block##SFX(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)           \
     {                                                                                       \
         const T* x = (const T*)a->x;                                                        \
@@ -111,7 +121,7 @@ DEFINE_SOFTPLUS_TWO_PASS(double, _f64)
             break;                                                                          \
         }                                                                                   \
     }                                                                                       \
-    FASTBP_TARGET_CLONES                                                                    \
+    FASTBP_ACT_TARGET_CLONES                                                                \
     static void backward_block##SFX(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)          \
     {                                                                                       \
         const T* gy = (const T*)a->gy;                                                      \
