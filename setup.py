@@ -24,7 +24,7 @@ from setuptools.command.build_ext import build_ext
 MODULES = {
     "_blas": [],
     "_dense": [],
-    "_activations": [],
+    "_activations": ["fastbp_activations.c"],
     "_losses": ["fastbp_kernels.c"],
     "_optim": [],
     "_clip": [],

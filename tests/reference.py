@@ -111,6 +111,73 @@ ACTIVATIONS = {
 }
 
 
+# --- v2 activations: the exact functions, in float64 (backward from the input x) ----------
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu(x, approximate="none"):
+    x = f64(x)
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def gelu_backward(grad_y, x, approximate="none"):
+    x = f64(x)
+    if approximate == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        th = np.tanh(k * (x + 0.044715 * x**3))
+        d = 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * k * (1.0 + 3 * 0.044715 * x * x)
+    else:
+        with np.errstate(over="ignore"):
+            d = 0.5 * (1.0 + _erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(
+                2.0 * math.pi)
+    return f64(grad_y) * d
+
+
+def silu(x):
+    return f64(x) * sigmoid(x)
+
+
+def silu_backward(grad_y, x):
+    s = sigmoid(x)
+    return f64(grad_y) * s * (1.0 + f64(x) * (1.0 - s))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    x = f64(x)
+    return np.where(x > 0, x, negative_slope * x)
+
+
+def leaky_relu_backward(grad_y, x, negative_slope=0.01):
+    return f64(grad_y) * np.where(f64(x) > 0, 1.0, negative_slope)  # negative_slope at 0
+
+
+def elu(x, alpha=1.0):
+    x = f64(x)
+    with np.errstate(over="ignore"):
+        return np.where(x > 0, x, alpha * np.expm1(x))
+
+
+def elu_backward(grad_y, x, alpha=1.0):
+    x = f64(x)
+    with np.errstate(over="ignore"):
+        return f64(grad_y) * np.where(x > 0, 1.0, alpha * np.exp(x))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    x = f64(x)
+    with np.errstate(over="ignore", divide="ignore"):
+        return np.where(x * beta > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+
+
+def softplus_backward(grad_y, x, beta=1.0, threshold=20.0):
+    x = f64(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return f64(grad_y) * np.where(x * beta > threshold, 1.0, sigmoid(beta * x))
+
+
 # --- losses --------------------------------------------------------------------------------
 
 def reduce(values, reduction):

@@ -60,10 +60,15 @@ def test_parameters_order_and_zero_grad(rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True},
                                      {"weight_decay": 0.01, "maximize": True}])
-def test_train_step_equals_the_five_calls(rng, dtype, options):
+@pytest.mark.parametrize("activation", ["sigmoid", "gelu", ("gelu", {"approximate": "tanh"}),
+                                        "silu", ("leaky_relu", {"negative_slope": 0.2}),
+                                        ("elu", {"alpha": 0.5}),
+                                        ("softplus", {"beta": 2.0, "threshold": 3.0})])
+def test_train_step_equals_the_five_calls(rng, dtype, options, activation):
     x = rng.standard_normal((8, 5)).astype(dtype)
     t = rng.standard_normal((8, 3)).astype(dtype)
-    fused, manual = make_net([5, 6, 3], dtype), make_net([5, 6, 3], dtype)
+    fused = make_net([5, 6, 3], dtype, activation)
+    manual = make_net([5, 6, 3], dtype, activation)
     opt_f, opt_m = SGD(fused, lr=0.1, **options), SGD(manual, lr=0.1, **options)
     loss_f, loss_m = MSELoss(), MSELoss()
     for _ in range(20):

@@ -21,7 +21,10 @@ def tt(a, grad=False):
 
 TORCH_ACTIVATION = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh,
                     "softmax": lambda: torch.nn.Softmax(dim=-1),
-                    "log_softmax": lambda: torch.nn.LogSoftmax(dim=-1)}
+                    "log_softmax": lambda: torch.nn.LogSoftmax(dim=-1),
+                    "gelu": torch.nn.GELU, "silu": torch.nn.SiLU,
+                    "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU,
+                    "softplus": torch.nn.Softplus}
 
 
 def torch_net(net):
@@ -35,8 +38,10 @@ def torch_net(net):
             if layer.bias is not None:
                 lin.bias.copy_(torch.from_numpy(layer.bias))
         modules.append(lin)
-        if layer.activation is not None:
-            modules.append(TORCH_ACTIVATION[layer.activation]())
+        if layer.activation is not None:  # a name, or (name, {options})
+            name, options = ((layer.activation, {}) if isinstance(layer.activation, str)
+                             else layer.activation)
+            modules.append(TORCH_ACTIVATION[name](**options))
     return torch.nn.Sequential(*modules)
 
 

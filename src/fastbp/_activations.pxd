@@ -12,6 +12,13 @@ cpdef enum Activation:
     TANH = 3
     SOFTMAX = 4
     LOG_SOFTMAX = 5
+    # v2: the backward takes the forward INPUT (csrc/fastbp_activations.h, same values)
+    GELU = 6
+    GELU_TANH = 7
+    SILU = 8
+    LEAKY_RELU = 9
+    ELU = 10
+    SOFTPLUS = 11
 
 
 cdef inline double c_sigmoid(double x) noexcept nogil:
@@ -65,3 +72,13 @@ cdef void activation_forward(int act, const floating* x, floating* y,
 
 cdef void activation_backward(int act, const floating* gy, const floating* y, floating* gx,
                               Py_ssize_t N, Py_ssize_t C) noexcept nogil
+
+
+# v2 activations: y = f(x; p1, p2) and gx = gy f'(x) from the forward INPUT x, over n
+# elements (elementwise; y may be x, gx may be gy).  p1, p2: the options of the code
+# (LEAKY_RELU: negative_slope; ELU: alpha; SOFTPLUS: beta, threshold), as doubles.
+cdef void activation2_forward(int act, const floating* x, floating* y, Py_ssize_t n,
+                              double p1, double p2) noexcept nogil
+
+cdef void activation2_backward(int act, const floating* gy, const floating* x, floating* gx,
+                               Py_ssize_t n, double p1, double p2) noexcept nogil

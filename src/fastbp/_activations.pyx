@@ -1,4 +1,6 @@
-"""Activation kernels: y = f(x) and grad_x from (grad_y, y), over (N, C) buffers.
+"""Activation kernels: y = f(x) and grad_x from (grad_y, y), over (N, C) buffers; the v2
+activations (GELU, SiLU, LeakyReLU, ELU, Softplus: csrc/fastbp_activations.c) take the
+forward input x in their backward instead.
 
 Trusts: C-contiguous buffers of N*C elements, one dtype.  Outputs may alias
 inputs (y may be x, gx may be gy): every loop reads an element before it
@@ -121,3 +123,62 @@ def backward(int act, const floating[::1] grad_y, const floating[::1] y, floatin
     cdef Py_ssize_t cols = y.shape[0] // n_rows if n_rows else 0
     with nogil:
         activation_backward(act, &grad_y[0], &y[0], &out[0], n_rows, cols)
+
+
+# --- v2 activations: C kernels, backward from the forward input ---------------------------
+
+cdef extern from "fastbp_activations.h" nogil:
+    void fastbp_activation2_forward_f32(int act, const float* x, float* y, Py_ssize_t n,
+                                        double p1, double p2)
+    void fastbp_activation2_forward_f64(int act, const double* x, double* y, Py_ssize_t n,
+                                        double p1, double p2)
+    void fastbp_activation2_backward_f32(int act, const float* gy, const float* x, float* gx,
+                                         Py_ssize_t n, double p1, double p2)
+    void fastbp_activation2_backward_f64(int act, const double* gy, const double* x,
+                                         double* gx, Py_ssize_t n, double p1, double p2)
+    int fastbp_math32_apply(const char* name, const float* x, float* out, Py_ssize_t n)
+
+
+cdef void activation2_forward(int act, const floating* x, floating* y, Py_ssize_t n,
+                              double p1, double p2) noexcept nogil:
+    """y = f(x) over n elements.  IN x (n,); OUT y (n,), may be x."""
+    if floating is float:
+        fastbp_activation2_forward_f32(act, x, y, n, p1, p2)
+    else:
+        fastbp_activation2_forward_f64(act, x, y, n, p1, p2)
+
+
+cdef void activation2_backward(int act, const floating* gy, const floating* x, floating* gx,
+                               Py_ssize_t n, double p1, double p2) noexcept nogil:
+    """gx = gy * f'(x) from the forward input x.  IN gy, x (n,); OUT gx (n,), may be gy."""
+    if floating is float:
+        fastbp_activation2_backward_f32(act, gy, x, gx, n, p1, p2)
+    else:
+        fastbp_activation2_backward_f64(act, gy, x, gx, n, p1, p2)
+
+
+def forward2(int act, const floating[::1] x, floating[::1] out, double p1=0.0, double p2=0.0):
+    """out = f(x) for a v2 activation code, over a flat buffer.  OUT out."""
+    if x.shape[0]:
+        with nogil:
+            activation2_forward(act, &x[0], &out[0], x.shape[0], p1, p2)
+
+
+def backward2(int act, const floating[::1] grad_y, const floating[::1] x, floating[::1] out,
+              double p1=0.0, double p2=0.0):
+    """out = grad_y * f'(x) from the forward input x, for a v2 code.  OUT out."""
+    if x.shape[0]:
+        with nogil:
+            activation2_backward(act, &grad_y[0], &x[0], &out[0], x.shape[0], p1, p2)
+
+
+def math32(str name, const float[::1] x, float[::1] out):
+    """out = f(x) by fastbp_math32.h's float32 "exp", "expm1", "erf", "tanh" or "log1p"
+    (test-only: the kernels inline them)."""
+    cdef bytes key = name.encode()
+    cdef int status
+    if x.shape[0] == 0:
+        return
+    status = fastbp_math32_apply(key, &x[0], &out[0], x.shape[0])
+    if status:
+        raise ValueError(f"name: unknown float32 function {name!r}")

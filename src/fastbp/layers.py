@@ -48,12 +48,15 @@ def initial_weight(rng: np.random.Generator, init: str, activation, shape: tuple
 class Layer:
     """A fully connected layer y = activation(x @ weight.T + bias), as torch.nn.Linear
     followed by the activation module (nn.Sigmoid, nn.ReLU, nn.Tanh, nn.Softmax(dim=-1),
-    nn.LogSoftmax(dim=-1)).
+    nn.LogSoftmax(dim=-1), nn.GELU, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.Softplus).
 
     Parameters
     ----------
     in_features, out_features : int
-    activation : None | 'sigmoid' | 'relu' | 'tanh' | 'softmax' | 'log_softmax'
+    activation : None | 'sigmoid' | 'relu' | 'tanh' | 'softmax' | 'log_softmax' | 'gelu' |
+        'silu' | 'leaky_relu' | 'elu' | 'softplus', or a pair (name, {options}) such as
+        ('leaky_relu', {'negative_slope': 0.2}) or ('gelu', {'approximate': 'tanh'})
+        (the options of torch.nn.functional's function of that name, defaults as there);
         applied to the layer's output (the softmaxes over out_features)
     bias : bool, keyword-only, default True
     dtype : float32 (default) or float64; inputs are converted to it
@@ -79,12 +82,16 @@ class Layer:
     >>> grad_x = layer.backward(np.ones_like(y))
     """
 
-    def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
+    def __init__(self, in_features: int, out_features: int,
+                 activation: str | tuple[str, dict] | None = None, *,
                  bias: bool = True, dtype: DTypeLike = np.float32, seed: int | None = None,
                  init: str = "default") -> None:
         self.in_features = v.positive_int(in_features, "in_features")
         self.out_features = v.positive_int(out_features, "out_features")
-        self._act = v.activation_code(activation)
+        self._act, self._p1, self._p2, self._options = v.activation_spec(activation)
+        if isinstance(activation, (tuple, list)):  # (name, {the options given, validated})
+            activation = (activation[0], {key: (self._options or {})[key]
+                                          for key in activation[1]})
         self.activation = activation
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias: expected True or False, got {bias!r}")
@@ -104,6 +111,8 @@ class Layer:
             self._grad_bias = None
         self._x = None  # the forward input (N, in), owned by the layer
         self._y = None  # the forward output (N, out), as returned to the caller
+        self._z = None  # the pre-activation (N, out), kept for the activations whose
+                        # backward reads the forward input (v.INPUT_ACTIVATIONS)
 
     # --- parameters ------------------------------------------------------------------
 
@@ -149,6 +158,12 @@ class Layer:
         if self._grad_bias is not None:
             self._grad_bias.fill(0)
 
+    @property
+    def activation_options(self) -> dict | None:
+        """Every option of the activation (defaults filled in), or None for the activations
+        without options (sigmoid, relu, tanh, softmax, log_softmax, None)."""
+        return None if self._options is None else dict(self._options)
+
     # --- forward / backward ------------------------------------------------------------
 
     def forward(self, x: ArrayLike) -> FloatArray:
@@ -163,15 +178,26 @@ class Layer:
 
     def _forward(self, x):
         """Forward on an input already validated and owned by fastbp."""
-        y = self._output(x)
+        if self._act in v.INPUT_ACTIVATIONS:
+            self._z = self._output(x, activate=False)
+            y = np.empty_like(self._z)
+            _activations.forward2(self._act, self._z.reshape(-1), y.reshape(-1), self._p1,
+                                  self._p2)
+        else:
+            y = self._output(x)
         self._x, self._y = x, y
         return y
 
-    def _output(self, x):
+    def _output(self, x, activate=True):
         """y for an input already validated, cached nowhere (backward will not see it)."""
         y = np.empty((x.shape[0], self.out_features), dtype=self.dtype)
         _dense.linear(x, self._weight, self._bias, y)
-        if self._act != _activations.Activation.IDENTITY:
+        if not activate:
+            return y
+        if self._act in v.INPUT_ACTIVATIONS:
+            flat = y.reshape(-1)
+            _activations.forward2(self._act, flat, flat, self._p1, self._p2)
+        elif self._act != _activations.Activation.IDENTITY:
             flat = y.reshape(-1)
             _activations.forward(self._act, flat, flat, y.shape[0])
         return y
@@ -186,7 +212,11 @@ class Layer:
 
     def _backward(self, grad_y, need_grad_x=True):
         grad_z = grad_y
-        if self._act != _activations.Activation.IDENTITY:
+        if self._act in v.INPUT_ACTIVATIONS:
+            grad_z = np.empty_like(grad_y)
+            _activations.backward2(self._act, grad_y.reshape(-1), self._z.reshape(-1),
+                                   grad_z.reshape(-1), self._p1, self._p2)
+        elif self._act != _activations.Activation.IDENTITY:
             grad_z = np.empty_like(grad_y)
             _activations.backward(self._act, grad_y.reshape(-1), self._y.reshape(-1),
                                   grad_z.reshape(-1), grad_y.shape[0])

@@ -173,7 +173,8 @@ class Net:
         call over workspaces the Net keeps between calls (reallocated when the batch size
         changes); SGD's momentum buffers are the ones ``optimizer.step()`` uses, so fused
         and manual steps mix freely.  Anything else -- reduction 'none', another loss or
-        optimizer, an input that shares memory with the Net's gradients or with what the
+        optimizer, a layer with one of the v2 activations (gelu, silu, leaky_relu,
+        elu, softplus), an input that shares memory with the Net's gradients or with what the
         previous step left in ``loss_fn.backward()`` and the Layers -- runs the five calls
         above.  Afterwards, as with the five calls, ``loss_fn.backward()`` and the Layers'
         caches refer to this step; on the compiled path the caches are views of the
@@ -203,7 +204,9 @@ class Net:
         if max_grad_norm is not None:  # the compiled step does not clip (yet)
             max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
             return self._unfused_train_step(x, target, loss_fn, optimizer, max_grad_norm)
-        loss = self._step.run(x, target, loss_fn, optimizer)
+        # The compiled step does not run the v2 activations yet: the five calls do.
+        fused = not any(layer._act in v.INPUT_ACTIVATIONS for layer in self.layers)
+        loss = self._step.run(x, target, loss_fn, optimizer) if fused else None
         if loss is None:  # not a loss/optimizer the compiled step supports
             loss = self._unfused_train_step(x, target, loss_fn, optimizer)
         return loss

@@ -1,0 +1,70 @@
+/* fastbp_activations.h: the v2 activations (GELU, SiLU, LeakyReLU, ELU, Softplus) in C.
+ *
+ * Point functions: one element, as torch's CPU kernels (aten/src/ATen/native/cpu/
+ * Activation.cpp) compute it, in the same order of operations: float32 in float32
+ * arithmetic (fastbp_math32.h), float64 in double with libm.  The backward point
+ * functions take the forward INPUT x (torch's gelu/silu/softplus/leaky_relu backwards do;
+ * for elu it is elu_backward(..., is_result=False, self), what autograd runs for F.elu).
+ * Options are cast to the element type first, as torch's Scalar.to<scalar_t>().
+ *
+ * Kernels: y (or gx) over n elements, any of them may be the same buffer as x (or gy)
+ * (elementwise: each element is read before it is written).  Trusts: n elements each,
+ * act one of the FASTBP_ACT_* codes, options as validated by fastbp/_validate.py.
+ */
+#ifndef FASTBP_ACTIVATIONS_H
+#define FASTBP_ACTIVATIONS_H
+
+#include "fastbp_math32.h"
+
+/* The values of _activations.Activation (after v1's IDENTITY..LOG_SOFTMAX = 0..5) */
+#define FASTBP_ACT_GELU 6
+#define FASTBP_ACT_GELU_TANH 7
+#define FASTBP_ACT_SILU 8
+#define FASTBP_ACT_LEAKY_RELU 9 /* p1: negative_slope */
+#define FASTBP_ACT_ELU 10       /* p1: alpha */
+#define FASTBP_ACT_SOFTPLUS 11  /* p1: beta, p2: threshold */
+
+/* torch's constants: M_SQRT1_2; M_2_SQRTPI * M_SQRT1_2 * 0.5 = 1/sqrt(2 pi);
+ * M_SQRT2 * M_2_SQRTPI * 0.5 = sqrt(2/pi); 0.044715 */
+#define FASTBP_GELU_ALPHA 0.70710678118654752440
+#define FASTBP_GELU_PDF 0.39894228040143267794
+#define FASTBP_GELU_BETA 0.79788456080286535588
+#define FASTBP_GELU_KAPPA 0.044715
+
+/* The point functions, once per element type: fastbp_<name>_f32 in float32 arithmetic
+ * with fastbp_math32.h, fastbp_<name>_f64 in double with libm. */
+#define T float
+#define SFX(name) name##_f32
+#define EXP fastbp_exp_f32
+#define EXPM1 fastbp_expm1_f32
+#define ERF fastbp_erf_f32
+#define TANH fastbp_tanh_f32
+#define LOG1P fastbp_log1p_f32
+#include "fastbp_activations_point.h"
+#define T double
+#define SFX(name) name##_f64
+#define EXP exp
+#define EXPM1 expm1
+#define ERF erf
+#define TANH tanh
+#define LOG1P log1p
+#include "fastbp_activations_point.h"
+
+/* ---- kernels ------------------------------------------------------------------------------ */
+
+/* y = f(x), n elements; p1, p2 the options (see the codes above) */
+void fastbp_activation2_forward_f32(int act, const float* x, float* y, ptrdiff_t n,
+                                    double p1, double p2);
+void fastbp_activation2_forward_f64(int act, const double* x, double* y, ptrdiff_t n,
+                                    double p1, double p2);
+/* gx = gy f'(x), from the forward input x */
+void fastbp_activation2_backward_f32(int act, const float* gy, const float* x, float* gx,
+                                     ptrdiff_t n, double p1, double p2);
+void fastbp_activation2_backward_f64(int act, const double* gy, const double* x, double* gx,
+                                     ptrdiff_t n, double p1, double p2);
+
+/* Test-only: out = f(x) by the float32 functions of fastbp_math32.h ("exp", "expm1",
+ * "erf", "tanh", "log1p"); returns 0, or -1 for an unknown name. */
+int fastbp_math32_apply(const char* name, const float* x, float* out, ptrdiff_t n);
+
+#endif /* FASTBP_ACTIVATIONS_H */
