@@ -258,7 +258,9 @@ class Net:
         Net's dtype (float32 or float64).
 
         Needs the onnx package (``pip install fastbp[onnx]``: ImportError otherwise);
-        onnxruntime runs the file.
+        onnxruntime runs the file.  The v2 activations are built from basic ops, which
+        onnxruntime runs in both dtypes, except exact GELU's Erf: onnxruntime has it in
+        float32 only.
 
         PyTorch equivalent: ``torch.onnx.export(model, x, path)``.
         """
