@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from fastbp._activations import Activation
-from fastbp._losses import ElementwiseLoss, Reduction, count_outside_unit_interval
+from fastbp._losses import LossArgs, LossKind, Reduction, count_outside_unit_interval
 
 FLOAT32 = np.dtype(np.float32)
 FLOAT64 = np.dtype(np.float64)
@@ -284,13 +284,6 @@ def rowwise_activation_backward_args(grad_y, y):
     return grad_y, y
 
 
-def elementwise_loss_args(input, target, reduction):
-    input = as_float_array(input, "input")
-    target = as_float_array(target, "target", input.dtype)
-    check_same_shape(input, "input", target, "target")
-    return input, target, reduction_code(reduction)
-
-
 # --- loss options ---------------------------------------------------------------------
 
 def beta_option(beta) -> float:
@@ -389,19 +382,36 @@ def unit_interval(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name}: expected values in [0, 1], got {found}")
 
 
-def elementwise_loss_weights(loss: int, target: np.ndarray, weight, pos_weight, shape: tuple,
-                             dtype):
-    """What an elementwise loss checks after its input and target shapes (and, for BCE, its
-    input's values): BCE's target in [0, 1], then ``weight`` and ``pos_weight`` (None for
-    the losses without them), returned as :func:`periodic_weight` pairs (values, period).
+def elementwise_loss_args(kind: int, input, target, reduction, param: float = 0.0,
+                          weight=None, pos_weight=None, input_values=None) -> LossArgs:
+    """The record of an elementwise loss (``kind`` a LossKind code; options already
+    checked), its checks in torch's order: the shapes of input and target, BCE's input
+    values, BCE's target values, then ``weight`` and ``pos_weight`` (None for the losses
+    without them).
 
-    ``loss`` is an ElementwiseLoss code.  (Net.train_step checks the input of BCE, the
-    Net's output, after these: only the order of the messages depends on it.)
+    ``input_values``: for the fused training step, whose input (the Net's output) has a
+    shape but no values yet: a callable giving those values, called only when a later
+    check fails, so that BCE's input error still comes first; the record then says that
+    the input's values are left to check.
     """
-    if loss == ElementwiseLoss.BINARY_CROSS_ENTROPY:
-        unit_interval(target, "target")
-    return (periodic_weight(weight, "weight", shape, dtype),
-            periodic_weight(pos_weight, "pos_weight", shape, dtype))
+    input = as_float_array(input, "input")
+    target = as_float_array(target, "target", input.dtype)
+    check_same_shape(input, "input", target, "target")
+    code = reduction_code(reduction)
+    bce = kind == LossKind.BINARY_CROSS_ENTROPY
+    if bce and input_values is None:
+        unit_interval(input, "input")
+    try:
+        if bce:
+            unit_interval(target, "target")
+        weight, _ = periodic_weight(weight, "weight", input.shape, input.dtype)
+        pos_weight, _ = periodic_weight(pos_weight, "pos_weight", input.shape, input.dtype)
+    except (ValueError, TypeError):
+        if bce and input_values is not None:
+            unit_interval(input_values(), "input")
+        raise
+    return LossArgs(kind, code, input, target, weight, pos_weight, param,
+                    input_unchecked=bce and input_values is not None)
 
 
 def class_indices(target, n_rows: int, n_classes: int, ignore_index: int) -> np.ndarray:
@@ -440,10 +450,11 @@ def class_weight(weight, n_classes: int, dtype):
     return weight
 
 
-def cross_entropy_args(input, target, weight, ignore_index, reduction, label_smoothing):
-    """(input, target, weight, ignore_index, reduction code, label_smoothing, probs): target
-    is int64 class indices (N,) for an integer target, or class probabilities (N, C) in the
-    input's dtype (probs=True) for a floating-point one."""
+def cross_entropy_args(input, target, weight, ignore_index, reduction,
+                       label_smoothing) -> LossArgs:
+    """The record of cross_entropy: target int64 class indices (N,) for an integer target
+    (kind CROSS_ENTROPY), or class probabilities (N, C) in the input's dtype for a
+    floating-point one (kind CROSS_ENTROPY_PROBS)."""
     input = class_loss_input(input)
     ignore_index = ignore_index_option(ignore_index)
     label_smoothing = label_smoothing_option(label_smoothing)
@@ -453,7 +464,8 @@ def cross_entropy_args(input, target, weight, ignore_index, reduction, label_smo
     arr = _as_ndarray(target, "target")
     if arr.dtype.kind in "iu":
         target = class_indices(arr, n_rows, n_classes, ignore_index)
-        return input, target, weight, ignore_index, code, label_smoothing, False
+        return LossArgs(LossKind.CROSS_ENTROPY, code, input, target, weight,
+                        ignore_index=ignore_index, label_smoothing=label_smoothing)
     if arr.dtype.kind != "f":
         raise TypeError(f"target: expected integer class indices or floating-point class "
                         f"probabilities, got dtype {arr.dtype}")
@@ -465,17 +477,18 @@ def cross_entropy_args(input, target, weight, ignore_index, reduction, label_smo
     if ignore_index >= 0:
         raise ValueError(f"ignore_index: not supported with class-probability targets "
                          f"(as torch), got {ignore_index}")
-    return input, target, weight, ignore_index, code, label_smoothing, True
+    return LossArgs(LossKind.CROSS_ENTROPY_PROBS, code, input, target, weight,
+                    ignore_index=ignore_index, label_smoothing=label_smoothing)
 
 
-def nll_loss_args(input, target, weight, ignore_index, reduction):
+def nll_loss_args(input, target, weight, ignore_index, reduction) -> LossArgs:
     input = class_loss_input(input)
     ignore_index = ignore_index_option(ignore_index)
     code = reduction_code(reduction)
     n_rows, n_classes = input.shape
     weight = class_weight(weight, n_classes, input.dtype)
     target = class_indices(target, n_rows, n_classes, ignore_index)
-    return input, target, weight, ignore_index, code
+    return LossArgs(LossKind.NLL_LOSS, code, input, target, weight, ignore_index=ignore_index)
 
 
 def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SGD"]
 
+_MOMENTUM_BUFFER = 0  # SGD's state buffer
+
 
 class SGD:
     """Stochastic gradient descent with torch.optim.SGD's exact update rule.
@@ -55,22 +57,38 @@ class SGD:
             raise ValueError("nesterov: Nesterov momentum requires momentum > 0 and dampening == 0, "
                              f"got momentum={self.momentum}, dampening={self.dampening}")
         self.params = v.parameter_pairs(params)
-        self._flat = [(p.reshape(-1), g.reshape(-1)) for p, g in self.params]
-        self._buffers = [None] * len(self.params)  # momentum buffers, made on the first step
+        self._state = _optim.OptimizerState(_optim.OptimizerKind.OPTIM_SGD, self.params)
+
+    def _fused_record(self):
+        """The record Net.train_step's compiled step updates with; None for a subclass,
+        which may step differently, or after ``params`` was replaced."""
+        if type(self) is not SGD or self.params is not self._state.params:
+            return None
+        return self._record()
+
+    def _record(self):
+        """The record optimizer_step runs (step() and the compiled step): the options as
+        they are now, and the momentum buffers made as torch makes them."""
+        state = self._state
+        state.configure(self.lr, momentum=self.momentum, dampening=self.dampening,
+                        weight_decay=self.weight_decay, nesterov=self.nesterov,
+                        maximize=self.maximize)
+        if self.momentum != 0:
+            state.need_buffer(_MOMENTUM_BUFFER)  # the first update copies into it
+        return state
+
+    @property
+    def _buffers(self):
+        """The momentum buffer of each parameter (flat), None before its first use."""
+        return [self._state.buffer(k, _MOMENTUM_BUFFER) for k in range(len(self.params))]
 
     def step(self) -> None:
         """Update every parameter in place from its current gradient."""
-        for k, (p, g) in enumerate(self._flat):
-            buf = self._buffers[k]
-            first = buf is None
-            if self.momentum != 0 and first:
-                buf = self._buffers[k] = np.empty_like(p)
-            _optim.sgd_step(p, g, buf, self.lr, self.momentum, self.dampening,
-                            self.weight_decay, self.nesterov, self.maximize, first)
+        self._record().step()
 
     def zero_grad(self) -> None:
         """Set every gradient to zero."""
-        for _, g in self._flat:
+        for _, g in self.params:
             g.fill(0)
 
     def __repr__(self) -> str:
