@@ -308,6 +308,24 @@ def value_grad(LossArgs args, out, grad):
     return value
 
 
+def ready_pair(a, b):
+    """a and b are already what the kernels read, as they are: exact ndarrays of one
+    float dtype (float32 or float64) and one shape, C-contiguous, aligned, native order
+    (the validation of an elementwise loss's input and target then changes nothing)."""
+    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)):
+        return False
+    cdef cnp.ndarray x = <cnp.ndarray>a, t = <cnp.ndarray>b
+    cdef int typenum = cnp.PyArray_TYPE(x), d, ndim = cnp.PyArray_NDIM(x)
+    if ((typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE)
+            or cnp.PyArray_TYPE(t) != typenum or cnp.PyArray_NDIM(t) != ndim):
+        return False
+    for d in range(ndim):
+        if cnp.PyArray_DIMS(x)[d] != cnp.PyArray_DIMS(t)[d]:
+            return False
+    return (cnp.PyArray_ISCARRAY_RO(x) and cnp.PyArray_ISNOTSWAPPED(x)
+            and cnp.PyArray_ISCARRAY_RO(t) and cnp.PyArray_ISNOTSWAPPED(t))
+
+
 def count_outside_unit_interval(const floating[::1] x):
     """How many elements of x are outside [0, 1] or nan: _validate.unit_interval's scan."""
     cdef Py_ssize_t count

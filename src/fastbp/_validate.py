@@ -17,7 +17,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from fastbp._activations import Activation
-from fastbp._losses import LossArgs, LossKind, Reduction, count_outside_unit_interval
+from fastbp._losses import (LossArgs, LossKind, Reduction, count_outside_unit_interval,
+                            ready_pair)
 
 FLOAT32 = np.dtype(np.float32)
 FLOAT64 = np.dtype(np.float64)
@@ -27,6 +28,7 @@ MAX_DIM = 2**31 - 1
 
 REDUCTIONS = {"none": Reduction.REDUCTION_NONE, "mean": Reduction.REDUCTION_MEAN,
               "sum": Reduction.REDUCTION_SUM}
+_BCE = int(LossKind.BINARY_CROSS_ENTROPY)
 ACTIVATIONS = {None: Activation.IDENTITY, "sigmoid": Activation.SIGMOID, "relu": Activation.RELU,
                "tanh": Activation.TANH, "softmax": Activation.SOFTMAX,
                "log_softmax": Activation.LOG_SOFTMAX}
@@ -394,18 +396,20 @@ def elementwise_loss_args(kind: int, input, target, reduction, param: float = 0.
     check fails, so that BCE's input error still comes first; the record then says that
     the input's values are left to check.
     """
-    input = as_float_array(input, "input")
-    target = as_float_array(target, "target", input.dtype)
-    check_same_shape(input, "input", target, "target")
+    if not ready_pair(input, target):  # (the common case needs no conversion)
+        input = as_float_array(input, "input")
+        target = as_float_array(target, "target", input.dtype)
+        check_same_shape(input, "input", target, "target")
     code = reduction_code(reduction)
-    bce = kind == LossKind.BINARY_CROSS_ENTROPY
+    bce = kind == _BCE
     if bce and input_values is None:
         unit_interval(input, "input")
     try:
         if bce:
             unit_interval(target, "target")
-        weight, _ = periodic_weight(weight, "weight", input.shape, input.dtype)
-        pos_weight, _ = periodic_weight(pos_weight, "pos_weight", input.shape, input.dtype)
+        if weight is not None or pos_weight is not None:
+            weight, _ = periodic_weight(weight, "weight", input.shape, input.dtype)
+            pos_weight, _ = periodic_weight(pos_weight, "pos_weight", input.shape, input.dtype)
     except (ValueError, TypeError):
         if bce and input_values is not None:
             unit_interval(input_values(), "input")
