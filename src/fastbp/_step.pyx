@@ -161,6 +161,7 @@ cdef class TrainStep:
     cdef list inputs, outputs, grad_outputs  # per layer: x (N, I), y (N, O), gy (N, O)
     cdef list workspaces      # every workspace, kept alive here
     cdef readonly Py_ssize_t compiled_steps  # steps run compiled (tests prove the path)
+    cdef object step_x        # run's validated x while the loss's record is made
 
     def __cinit__(self, layers):
         self.layers = tuple(layers)
@@ -222,8 +223,11 @@ cdef class TrainStep:
         self.ensure_workspaces(N)
         # Validation reads the shape and dtype of the Net's output, never its values (BCE's
         # check of them waits for the forward), so the output workspace stands in for it.
-        args = fused_args(self.outputs[self.n_layers - 1], target,
-                          lambda: self.output_elsewhere(x))
+        self.step_x = x  # (for output_elsewhere; a closure would slow all of run)
+        try:
+            args = fused_args(self.outputs[self.n_layers - 1], target, self.output_elsewhere)
+        finally:
+            self.step_x = None  # the caller's arrays are not kept beyond the call
         if args is None:
             return None
         for a in (<LossArgs>args).arrays:
@@ -320,10 +324,11 @@ cdef class TrainStep:
                 return True
         return False
 
-    def output_elsewhere(self, cnp.ndarray x):
-        """The Net's output for x by the same kernels, in new buffers: the workspaces and
-        the Layers' caches stay as they are (an error path: which error comes first
-        depends on it)."""
+    def output_elsewhere(self):
+        """The Net's output for the step's x by the same kernels, in new buffers: the
+        workspaces and the Layers' caches stay as they are (an error path: which error
+        comes first depends on it)."""
+        cdef cnp.ndarray x = self.step_x
         cdef Py_ssize_t N = cnp.PyArray_DIMS(x)[0]
         cdef DenseSlot* saved = self.slots
         cdef DenseSlot* temp = <DenseSlot*>calloc(self.n_layers, sizeof(DenseSlot))
