@@ -58,7 +58,7 @@ def relu_backward(grad_y, y):
 def tanh(x):
     # element by element with the C library's tanh: NumPy's vectorized tanh can be an ulp
     # off near saturation (np.tanh(-19.04135188) is -1.0, the rounded value -1 + 2**-53),
-    # and an infinite gradient times 1 - y² then turns inf into nan (found by fuzzing)
+    # and an infinite gradient times 1 - y² then turns inf into nan
     return np.vectorize(math.tanh, otypes=[np.float64])(f64(x))
 
 

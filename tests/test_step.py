@@ -178,7 +178,7 @@ def test_inputs_converted_as_the_public_calls_do(rng, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_array_subclasses_as_the_public_calls_take_them(rng, dtype):
     """np.matrix is read as the plain array it holds; a masked array is refused (its mask
-    would be ignored), by the compiled step as by the public calls (found by fuzzing)."""
+    would be ignored), by the compiled step as by the public calls."""
     fused, manual = twin_nets("relu-tanh-softmax", dtype)
     opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
     x, t = batch(rng, fused, 6, dtype)

@@ -21,8 +21,7 @@ cdef enum:
     SMALL_GEMM = 128
 
 # Bias gradients are summed for this many columns at a time, in a stack array of doubles,
-# so the rows of gy are read contiguously: for a 128x256 float32 gy, column by column
-# took 39 µs, row by row 8 µs (measured here, 1 thread).
+# so the rows of gy are read contiguously (5x faster than column by column: bench/README.md).
 cdef enum:
     BIAS_BLOCK = 256
 

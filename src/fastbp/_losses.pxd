@@ -61,6 +61,9 @@ cdef extern from "fastbp_kernels.h" nogil:
     double c_log "fastbp_log"(double x) noexcept
     double c_log1p "fastbp_log1p"(double x) noexcept
     double c_log1p_unit "fastbp_log1p_unit"(double z) noexcept  # z in [0, 1] or nan
+
+
+cdef extern from "fastbp_math32.h" nogil:
     # float32 arithmetic (the float32 binary_cross_entropy): p in [0, 1], not nan
     float c_log_unit_f32 "fastbp_log_unit_f32"(float p) noexcept
     float c_log1m_unit_f32 "fastbp_log1m_unit_f32"(float p) noexcept

@@ -424,8 +424,7 @@ def class_indices(target, n_rows: int, n_classes: int, ignore_index: int) -> np.
     target = as_index_array(target, "target")
     check_shape(target, "target", (n_rows,))
     # Seen as unsigned, a negative index is at least 2**63: one reduction finds whether
-    # every index is in [0, C), the common case (2.7 us against 6.8 for the mask below,
-    # measured at N = 128).
+    # every index is in [0, C), the common case, faster than the mask below.
     if n_rows == 0 or target.view(np.uint64).max() < n_classes:
         return target
     bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)

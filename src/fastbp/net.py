@@ -159,28 +159,13 @@ class Net:
                    optimizer: Optimizer) -> float:
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
 
-        The result and the parameters after it are exactly (the same floats) those of::
-
-            net.zero_grad()
-            loss = loss_fn(net(x), target)
-            net.backward(loss_fn.backward())
-            optimizer.step()
-
-        With an SGD over exactly this Net's parameters and one of fastbp's loss classes
-        (not a subclass) with reduction 'mean' or 'sum', the whole step is one compiled
-        call over workspaces the Net keeps between calls (reallocated when the batch size
-        changes); SGD's momentum buffers are the ones ``optimizer.step()`` uses, so fused
-        and manual steps mix freely.  Anything else -- reduction 'none', another loss or
-        optimizer, an input that shares memory with the Net's gradients or with what the
-        previous step left in ``loss_fn.backward()`` and the Layers -- runs the five calls
-        above.  Afterwards, as with the five calls, ``loss_fn.backward()`` and the Layers'
-        caches refer to this step; on the compiled path the caches are views of the
-        workspaces, overwritten by the next step, and ``loss_fn.backward()`` returns a copy.
-
-        An invalid target raises what ``loss_fn`` raises, before anything is changed.
-        BCELoss's check of its input (the Net's output in [0, 1]) raises after the forward
-        pass: the Layers then hold that forward, as with the five calls, while the
-        gradients, unlike with the five calls, are left as they were.
+        The result and the parameters after it are the same floats as those of
+        ``net.zero_grad(); loss = loss_fn(net(x), target); net.backward(loss_fn.backward());
+        optimizer.step()``.  With fastbp's own loss classes (reduction 'mean' or 'sum') and
+        optimizers over exactly this Net's parameters, the step is one compiled call over
+        workspaces the Net keeps; anything else runs the five calls.  Afterwards
+        ``loss_fn.backward()`` and the Layers' caches hold this step, as after the five
+        calls.  An invalid target raises what ``loss_fn`` raises, before anything changes.
 
         Parameters
         ----------
