@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fastbp import _io
+from fastbp import _io, _schema
 from fastbp import _validate as v
 from fastbp._step import TrainStep
 from fastbp._typing import ArrayLike, FloatArray, LossFunction, Optimizer, ParameterPair
@@ -114,7 +114,7 @@ class Net:
             np.copyto(value, arrays[name])
 
     def _architecture(self):
-        return {"format": v.MODEL_FORMAT, "version": v.MODEL_VERSION, "dtype": self.dtype.name,
+        return {"format": _schema.MODEL_FORMAT, "version": _schema.MODEL_VERSION, "dtype": self.dtype.name,
                 "layers": [{"in_features": layer.in_features, "out_features": layer.out_features,
                             "activation": layer.activation, "bias": layer.bias is not None}
                            for layer in self.layers]}
