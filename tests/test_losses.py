@@ -664,8 +664,12 @@ def test_class_loss_errors():
         F.cross_entropy(x, np.full((2, 3), 1 / 3), ignore_index=1)
     with pytest.raises(TypeError, match="ignore_index: expected an integer, got 1.5"):
         F.nll_loss(x, np.array([0, 1]), ignore_index=1.5)
-    with pytest.raises(ValueError, match=r"input: expected a 2-D array \(N, C\), got shape \(3,\)"):
-        F.cross_entropy(np.zeros(3), np.array(1))
+    with pytest.raises(ValueError, match=r"input: expected an array \(N, C\), \(C,\) or "
+                                         r"\(N, C, d1, ..., dK\), got shape \(\)"):
+        F.cross_entropy(np.zeros(()), np.array(1))
+    with pytest.raises(ValueError, match=r"target: expected class indices of shape \(2, 5\) "
+                                         r"for the input's \(2, 3, 5\), got \(2,\)"):
+        F.nll_loss(np.zeros((2, 3, 5)), np.array([0, 1]))
     with pytest.raises(ValueError, match="reduction: expected 'none', 'mean' or 'sum', got None"):
         F.nll_loss(x, np.array([0, 1]), reduction=None)
     with pytest.raises(ValueError, match=r"target: class index 18446744073709551615 is out of range"):

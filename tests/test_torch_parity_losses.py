@@ -236,3 +236,35 @@ def test_float32_bce_gradient_is_torchs_to_the_bit(rng, reduction, weighted):
     _, expected_grad = torch_value_and_grad("binary_cross_entropy", p, t, reduction, **kwargs)
     np.testing.assert_array_equal(
         F.binary_cross_entropy_grad(p, t, reduction=reduction, **kwargs), expected_grad)
+
+
+# torch's other class-loss shapes: unbatched (C,) with a 0-d target, and (N, C, d1, ..., dK)
+# with (N, d1, ..., dK) indices or probabilities of the input's shape.
+CLASS_SHAPES = {"unbatched": (4,), "K=1": (3, 4, 5), "K=2": (2, 4, 3, 2), "K=3": (2, 4, 1, 3, 2),
+                "empty K-dim": (2, 4, 0, 3)}
+CLASS_OPTIONS = [{}, {"weight": np.array([0.5, 2.0, 0.25, 1.5])}, {"ignore_index": 1},
+                 {"weight": np.array([0.5, 2.0, 0.25, 1.5]), "ignore_index": 2,
+                  "label_smoothing": 0.2}]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("options", CLASS_OPTIONS, ids=str)
+@pytest.mark.parametrize("shape", CLASS_SHAPES.values(), ids=CLASS_SHAPES.keys())
+def test_class_losses_take_torch_shapes(rng, dtype, reduction, options, shape):
+    x = (3 * rng.standard_normal(shape)).astype(dtype)
+    lead = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    indices = rng.integers(0, 4, lead)
+    if "ignore_index" in options and indices.size:
+        indices.reshape(-1)[0] = options["ignore_index"]
+    nll_options = {k: v for k, v in options.items() if k != "label_smoothing"}
+    for name, target, kwargs in (("nll_loss", indices, nll_options),
+                                 ("cross_entropy", indices, options)):
+        check_against_torch(name, x, target, reduction, dtype, **kwargs)
+        value = getattr(F, name)(x, target, reduction=reduction, **kwargs)
+        assert np.shape(value) == (lead if reduction == "none" else ())
+        # the NumPy reference agrees too (and gives the fuzz oracle these shapes)
+        assert_close(value, getattr(ref, name)(x, target, reduction=reduction, **kwargs), dtype)
+    if "ignore_index" not in options:  # probabilities: no ignore_index >= 0, as torch
+        probs = rng.random(shape).astype(dtype)
+        check_against_torch("cross_entropy", x, probs, reduction, dtype, **options)

@@ -158,4 +158,5 @@ cdef class LossArgs:
     cdef LossRecord rec
     cdef readonly object input   # the validated input (its dtype picks the kernels)
     cdef readonly tuple arrays   # every array the record points at, kept alive here
+    cdef readonly tuple shape    # the caller's input shape (before the class axis moved last)
     cdef readonly bint input_unchecked  # BCE's input values are still to be checked

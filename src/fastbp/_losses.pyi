@@ -28,10 +28,12 @@ class LossArgs:
     input: NDArray[_Float]
     arrays: tuple[Any, ...]
     input_unchecked: bool
+    shape: tuple[int, ...]
     def __new__(cls, kind: int, reduction: int, input: NDArray[_Float], target: NDArray[Any],
                 weight: NDArray[_Float] | None = None, pos_weight: NDArray[_Float] | None = None,
                 param: float = 0.0, ignore_index: int = -100, label_smoothing: float = 0.0,
-                input_unchecked: bool = False) -> LossArgs: ...
+                input_unchecked: bool = False, shape: tuple[int, ...] | None = None
+                ) -> LossArgs: ...
     @property
     def kind(self) -> int: ...
     @property

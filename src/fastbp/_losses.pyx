@@ -259,7 +259,7 @@ cdef class LossArgs:
 
     def __cinit__(self, int kind, int reduction, input, target, weight=None,
                   pos_weight=None, double param=0.0, int64_t ignore_index=-100,
-                  double label_smoothing=0.0, bint input_unchecked=False):
+                  double label_smoothing=0.0, bint input_unchecked=False, tuple shape=None):
         cdef LossRecord* r = &self.rec
         r.kind, r.reduction, r.param = kind, reduction, param
         r.ignore_index, r.label_smoothing = ignore_index, label_smoothing
@@ -273,6 +273,7 @@ cdef class LossArgs:
         r.pos_weight_period = 1 if pos_weight is None else pos_weight.size
         self.input, self.arrays = input, (target, weight, pos_weight)
         self.input_unchecked = input_unchecked
+        self.shape = input.shape if shape is None else shape
 
     @property
     def kind(self):

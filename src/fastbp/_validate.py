@@ -9,6 +9,7 @@ and shapes, TypeError for types.
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 import os
@@ -436,10 +437,45 @@ def class_indices(target, n_rows: int, n_classes: int, ignore_index: int) -> np.
     return target
 
 
-def class_loss_input(input, name: str = "input") -> np.ndarray:
+def class_loss_input(input, name: str = "input"):
+    """A class loss's input, (N, C), unbatched (C,) or (N, C, d1, ..., dK), as the (M, C)
+    rows the kernels read (the class axis moved last, the others flattened), and its shape."""
     input = as_float_array(input, name)
-    check_ndim(input, name, 2, "(N, C)")
-    return input
+    shape = input.shape
+    if input.ndim == 0:
+        raise ValueError(f"{name}: expected an array (N, C), (C,) or (N, C, d1, ..., dK), "
+                         f"got shape ()")
+    if input.ndim == 2:
+        return input, shape
+    rows = math.prod(class_target_shape(shape))
+    if input.ndim > 2:
+        input = np.moveaxis(input, 1, -1)
+    return np.ascontiguousarray(input).reshape(rows, shape[min(1, input.ndim - 1)]), shape
+
+
+def class_target_shape(shape: tuple) -> tuple:
+    """The shape of class-index targets (and of reduction='none') for an input ``shape``."""
+    return shape[:1] + shape[2:] if len(shape) != 1 else ()
+
+
+def class_rows(target, shape: tuple, name: str = "target"):
+    """Targets shaped like the input (class probabilities) as the (M, C) rows of
+    class_loss_input; (N, C) targets as they are."""
+    if len(shape) == 2:
+        return target
+    return class_loss_input(target, name)[0]
+
+
+def class_index_rows(target, shape: tuple, n_classes: int, ignore_index: int) -> np.ndarray:
+    """Class-index targets of class_target_shape(shape) as the (M,) int64 of the rows."""
+    if len(shape) == 2:
+        return class_indices(target, shape[0], n_classes, ignore_index)
+    target = as_index_array(target, "target")
+    expected = class_target_shape(shape)
+    if target.shape != expected:
+        raise ValueError(f"target: expected class indices of shape {shape_str(expected)} for "
+                         f"the input's {shape_str(shape)}, got {shape_str(target.shape)}")
+    return class_indices(target.reshape(-1), target.size, n_classes, ignore_index)
 
 
 def class_weight(weight, n_classes: int, dtype):
@@ -458,7 +494,7 @@ def cross_entropy_args(input, target, weight, ignore_index, reduction,
     """The record of cross_entropy: target int64 class indices (N,) for an integer target
     (kind CROSS_ENTROPY), or class probabilities (N, C) in the input's dtype for a
     floating-point one (kind CROSS_ENTROPY_PROBS)."""
-    input = class_loss_input(input)
+    input, shape = class_loss_input(input)
     ignore_index = ignore_index_option(ignore_index)
     label_smoothing = label_smoothing_option(label_smoothing)
     code = reduction_code(reduction)
@@ -466,32 +502,35 @@ def cross_entropy_args(input, target, weight, ignore_index, reduction,
     weight = class_weight(weight, n_classes, input.dtype)
     arr = _as_ndarray(target, "target")
     if arr.dtype.kind in "iu":
-        target = class_indices(arr, n_rows, n_classes, ignore_index)
+        target = class_index_rows(arr, shape, n_classes, ignore_index)
         return LossArgs(LossKind.CROSS_ENTROPY, code, input, target, weight,
-                        ignore_index=ignore_index, label_smoothing=label_smoothing)
+                        ignore_index=ignore_index, label_smoothing=label_smoothing,
+                        shape=shape)
     if arr.dtype.kind != "f":
         raise TypeError(f"target: expected integer class indices or floating-point class "
                         f"probabilities, got dtype {arr.dtype}")
     target = as_float_array(arr, "target", input.dtype)
-    if target.shape != input.shape:
-        raise ValueError(f"target: expected integer class indices of shape ({n_rows},) or "
-                         f"class probabilities of the input's shape {shape_str(input.shape)}, "
+    if target.shape != shape:
+        raise ValueError(f"target: expected integer class indices of shape "
+                         f"{shape_str(class_target_shape(shape))} or class probabilities of "
+                         f"the input's shape {shape_str(shape)}, "
                          f"got {target.dtype} of shape {shape_str(target.shape)}")
+    target = class_rows(target, shape)
     if ignore_index >= 0:
         raise ValueError(f"ignore_index: not supported with class-probability targets "
                          f"(as torch), got {ignore_index}")
     return LossArgs(LossKind.CROSS_ENTROPY_PROBS, code, input, target, weight,
-                    ignore_index=ignore_index, label_smoothing=label_smoothing)
+                    ignore_index=ignore_index, label_smoothing=label_smoothing, shape=shape)
 
 
 def nll_loss_args(input, target, weight, ignore_index, reduction) -> LossArgs:
-    input = class_loss_input(input)
+    input, shape = class_loss_input(input)
     ignore_index = ignore_index_option(ignore_index)
     code = reduction_code(reduction)
-    n_rows, n_classes = input.shape
-    weight = class_weight(weight, n_classes, input.dtype)
-    target = class_indices(target, n_rows, n_classes, ignore_index)
-    return LossArgs(LossKind.NLL_LOSS, code, input, target, weight, ignore_index=ignore_index)
+    weight = class_weight(weight, input.shape[1], input.dtype)
+    target = class_index_rows(target, shape, input.shape[1], ignore_index)
+    return LossArgs(LossKind.NLL_LOSS, code, input, target, weight, ignore_index=ignore_index,
+                    shape=shape)
 
 
 def layer_input(x, name: str, in_features: int, dtype) -> np.ndarray:

@@ -248,6 +248,12 @@ def _run(args, want):
                        input.dtype)
     grad = np.empty_like(input) if want != "value" else None
     value = _losses.value_grad(args, out, grad)
+    shape = args.shape
+    if shape != input.shape:  # a class loss's (C,) or (N, C, d1, ..., dK) input
+        out = None if out is None else out.reshape(v.class_target_shape(shape))
+        if grad is not None and len(shape) > 2:  # the class axis back in place
+            grad = np.moveaxis(grad.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
+        grad = None if grad is None else np.ascontiguousarray(grad).reshape(shape)
     value = out if none else float(value)
     if want == "value":
         return value
@@ -533,9 +539,9 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
 
     Parameters
     ----------
-    input : array (N, C) of logits
-    target : integer class indices (N,) of any integer dtype, each in [0, C) or equal to
-        ``ignore_index``; or class probabilities (N, C) of a floating-point dtype
+    input : array (N, C) of logits; also (C,) unbatched or (N, C, d1, ..., dK), as torch
+    target : integer class indices (N,) ((), (N, d1, ..., dK)) of any integer dtype, each in
+        [0, C) or equal to ``ignore_index``; or class probabilities of the input's shape
     weight : None or an array (C,): a weight per class
     ignore_index : int, a class index whose rows count for nothing (index targets only;
         it must be negative with probability targets, as in torch)
@@ -546,8 +552,8 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
 
     Returns
     -------
-    float for 'mean' and 'sum'; for 'none' an ndarray (N,) of input's dtype (0 for
-    ignored rows).
+    float for 'mean' and 'sum'; for 'none' an ndarray of the index target's shape and the
+    input's dtype (0 for ignored rows).
 
     PyTorch equivalent: ``torch.nn.functional.cross_entropy``.
 
@@ -591,9 +597,10 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
 
     Parameters
     ----------
-    input : array (N, C) of log-probabilities (e.g. log_softmax output)
-    target : integer class indices (N,) of any integer dtype, each in [0, C) or equal to
-        ``ignore_index``
+    input : array (N, C) of log-probabilities (e.g. log_softmax output); also (C,)
+        unbatched or (N, C, d1, ..., dK), as torch
+    target : integer class indices (N,) ((), (N, d1, ..., dK)) of any integer dtype, each
+        in [0, C) or equal to ``ignore_index``
     weight : None or an array (C,): a weight per class
     ignore_index : int, a class index whose rows count for nothing
     reduction : 'mean' | 'sum' | 'none'.  'mean' divides by the summed weights of the
@@ -601,7 +608,8 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
 
     Returns
     -------
-    float for 'mean' and 'sum'; for 'none' an ndarray (N,) of input's dtype.
+    float for 'mean' and 'sum'; for 'none' an ndarray of the target's shape and the
+    input's dtype.
 
     PyTorch equivalent: ``torch.nn.functional.nll_loss``.
 
