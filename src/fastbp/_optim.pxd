@@ -12,10 +12,9 @@ cpdef enum OptimizerKind:
     OPTIM_RMSPROP = 3
     OPTIM_ADAGRAD = 4
 
-# Up to three state buffers per parameter, in this order:
+# Up to three state buffers per parameter (ParamSlot.state), in this order:
 #   SGD: momentum_buffer;  Adam/AdamW: exp_avg, exp_avg_sq, max_exp_avg_sq;
 #   RMSprop: square_avg, momentum_buffer, grad_avg;  Adagrad: sum.
-DEF MAX_STATE = 3
 
 
 cdef struct OptimRecord:

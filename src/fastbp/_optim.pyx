@@ -12,8 +12,9 @@ import numpy as np
 
 cnp.import_array()
 
-# state buffer index of each rule's buffers
-DEF SGD_MOMENTUM = 0
+# the state buffer index of each rule's buffers (see _optim.pxd)
+cdef enum:
+    SGD_MOMENTUM = 0
 
 
 cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n,
