@@ -36,7 +36,7 @@ MODULES = {
 
 # Portable and exact: no host-specific instruction sets and no fast-math, so wheels run on
 # any x86-64 and keep IEEE semantics (NaN propagation, the BCE log clamp); see
-# build-notes.md and check_portable below.
+# check_portable below.
 # -fno-trapping-math (one piece of fast-math, and harmless on its own: results, NaN and
 # inf stay IEEE; only the exception *flags*, which nothing reads, may differ) lets GCC turn
 # the branches of the loss point functions into selects, without which the loops in
@@ -44,11 +44,9 @@ MODULES = {
 # -ffp-contract=off: no fused multiply-adds the source does not ask for.  GCC contracts
 # a*b - c*d by default wherever FMA exists (the AVX2 target_clones), and the residue of
 # the unrounded product turns torch's exact 0 into +-tiny: times an infinite weight, inf
-# where torch gives nan (found by tests/fuzz_api.py).  Costs 1-9% on the loss kernels.
-# -fno-math-errno: sqrt()/sqrtf() need not set errno (nothing reads it; the values are IEEE's
-# all the same), so the optimizer kernels' sqrt is one instruction and their loops vectorize
-# (with errno, each sqrt is a possible library call: "control flow in loop").  glibc's vector
-# math (libmvec) stays off: it needs -ffast-math.
+# where torch gives nan (its cost: bench/README.md).
+# -fno-math-errno: sqrt need not set errno (nothing reads it; values stay IEEE's), so the
+# optimizer loops vectorize; glibc's vector math (libmvec) stays off: it needs -ffast-math.
 OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3", "-fno-trapping-math", "-ffp-contract=off",
                                         "-fno-math-errno"]}
 # Without OpenMP, `#pragma omp simd` still vectorizes the reductions where supported.
@@ -67,8 +65,8 @@ OPENMP_CANDIDATES = {
 }
 
 # What the compiled code must never be: built beyond the x86-64 baseline instruction set
-# (the binary crashes on older CPUs, and auditwheel still tags such a wheel manylinux:
-# build-notes.md, pitfall 5), or under fast-math (NaN, inf and the BCE clamp break).
+# (the binary crashes on older CPUs, and auditwheel still tags such a wheel manylinux),
+# or under fast-math (NaN, inf and the BCE clamp break).
 # The probe is compiled with the very flags the extensions get, CFLAGS included, so the
 # compiler's own predefined macros say what those flags did, whatever they were called.
 PORTABILITY_PROBE = textwrap.dedent(

@@ -87,14 +87,15 @@ def make_cases(rng):
     classes = rng.integers(0, N_CLASSES, N_ROWS)
     grad = np.empty(N_ELEMENTS, np.float32)
     grad_nc = np.empty((N_ROWS, N_CLASSES), np.float32)
-    E = _losses.ElementwiseLoss
+    E = _losses.LossKind
     mean = int(_losses.Reduction.REDUCTION_MEAN)
     elementwise_bytes = 3 * 4 * N_ELEMENTS  # read input and target, write the gradient
     class_bytes = 2 * 4 * N_ROWS * N_CLASSES + 8 * N_ROWS  # read logits, write the gradient
     nll_bytes = 4 * N_ROWS * N_CLASSES + 8 * N_ROWS + 64 * N_ROWS  # one cache line read a row
 
-    def kernel(code, a, b, param=0.0):
-        return lambda: _losses.elementwise_loss(code, a, b, None, grad, mean, param)
+    def kernel(code, a, b, param=0.0, out=grad, **options):
+        args = _losses.LossArgs(code, mean, a, b, param=param, **options)
+        return lambda: _losses.value_grad(args, None, out)
 
     tf = torch.nn.functional if torch is not None else None
     return [
@@ -115,11 +116,11 @@ def make_cases(rng):
          kernel(E.BINARY_CROSS_ENTROPY_WITH_LOGITS, x, labels01), elementwise_bytes),
         ("cross_entropy", fastbp.CrossEntropyLoss(), tf and tf.cross_entropy, ref.cross_entropy,
          ref.cross_entropy_grad, logits, classes,
-         lambda: _losses.cross_entropy(logits, classes, None, grad_nc, mean, None, -100, 0.0),
+         kernel(E.CROSS_ENTROPY, logits, classes, out=grad_nc),
          class_bytes),
         ("nll_loss", fastbp.NLLLoss(), tf and tf.nll_loss, ref.nll_loss, ref.nll_loss_grad,
          log_probs, classes,
-         lambda: _losses.nll_loss(log_probs, classes, None, grad_nc, mean, None, -100),
+         kernel(E.NLL_LOSS, log_probs, classes, out=grad_nc),
          nll_bytes),
     ]
 

@@ -14,7 +14,7 @@
 #ifndef FASTBP_ACTIVATIONS_H
 #define FASTBP_ACTIVATIONS_H
 
-#include "fastbp_math32.h"
+#include "fastbp_kernels.h" /* FASTBP_TARGET_CLONES, restrict and the float32 math */
 
 /* The values of _activations.Activation (after v1's IDENTITY..LOG_SOFTMAX = 0..5) */
 #define FASTBP_ACT_GELU 6

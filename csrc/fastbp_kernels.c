@@ -142,7 +142,7 @@ static block_sums sum_blocks(block_fn f, const void* args, ptrdiff_t n, ptrdiff_
 
 /* v rounded to T, overflowing to +-inf as IEEE rounding does.  A plain (T) cast of a
  * scalar double is not enough: gcc -O2 dropped the cast of (1 - eps)/W to float, keeping
- * 9e39 where torch's float32 has inf (found by tests/fuzz_api.py). */
+ * 9e39 where torch's float32 has inf. */
 FASTBP_INLINE double SFX(rounded)(double v)
 {
 #if FASTBP_FLOAT32_ARITHMETIC
@@ -589,7 +589,7 @@ static block_sums SFX(cross_entropy_rows)(const void* args, ptrdiff_t lo, ptrdif
              * smoothing part (absent for eps == 0) plus the nll part gyv = w[y] (-a);
              * then dL/dx[c] = dL/dlogp[c] - p[c] G, G the row sum of dL/dlogp.  In this
              * order nan and inf land where torch puts them, even for infinite weights or a
-             * zero or tiny total weight (found by tests/fuzz_api.py). */
+             * zero or tiny total weight. */
             const double gyv = wy * -a->nll_grad_coef;
             const double G = eps > 0.0 ? a->smooth_grad_sum + gyv : gyv;
             const double ey = g[y];

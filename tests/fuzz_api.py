@@ -511,20 +511,23 @@ def broadcasts_into(weight, shape):
 
 
 def class_rule(c, o, probability_targets):
-    """cross_entropy / nll_loss: input (N, C); target (N,) indices in [0, C) or ignore_index,
-    or (cross entropy) class probabilities (N, C) with no ignore_index >= 0; weight (C,)."""
+    """cross_entropy / nll_loss: input (N, C), (C,) or (N, C, d1, ..., dK); target of
+    shape (N, d1, ..., dK) (() unbatched), indices in [0, C) or ignore_index, or (cross
+    entropy) class probabilities of the input's shape with no ignore_index >= 0; weight (C,)."""
     x, t, w = c["input"], c["target"], c["weight"]
     ii = o["ignore_index"]
-    if x.ndim != 2 or not (isinstance(ii, (int, np.integer)) and not isinstance(ii, bool)):
+    if x.ndim == 0 or not (isinstance(ii, (int, np.integer)) and not isinstance(ii, bool)):
         return False
-    if o["reduction"] not in GOOD_REDUCTIONS or (w is not None and w.shape != (x.shape[1],)):
+    n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    if o["reduction"] not in GOOD_REDUCTIONS or (w is not None and w.shape != (n_classes,)):
         return False
     if "label_smoothing" in o and not (real(o["label_smoothing"])
                                        and 0 <= o["label_smoothing"] <= 1):
         return False
     if t.dtype.kind == "f":
         return probability_targets and t.shape == x.shape and ii < 0
-    return t.shape == (x.shape[0],) and bool(np.all((t == ii) | ((t >= 0) & (t < x.shape[1]))))
+    index_shape = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
+    return t.shape == index_shape and bool(np.all((t == ii) | ((t >= 0) & (t < n_classes))))
 
 
 def loss_targets(name, arrays, valid, options, magnitude, extra=()):

@@ -58,7 +58,7 @@ def relu_backward(grad_y, y):
 def tanh(x):
     # element by element with the C library's tanh: NumPy's vectorized tanh can be an ulp
     # off near saturation (np.tanh(-19.04135188) is -1.0, the rounded value -1 + 2**-53),
-    # and an infinite gradient times 1 - y² then turns inf into nan (found by fuzzing)
+    # and an infinite gradient times 1 - y² then turns inf into nan
     return np.vectorize(math.tanh, otypes=[np.float64])(f64(x))
 
 
@@ -407,6 +407,37 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
 
 
 # --- a network of (weight, bias, activation) layers -------------------------------------
+
+
+def _any_class_shape(fn, is_grad):
+    """fn of (N, C) rows for torch's other class-loss shapes too: an unbatched (C,) input
+    with a 0-d target, and (N, C, d1, ..., dK) with (N, d1, ..., dK) class indices or
+    probabilities of the input's shape (the class axis moved last, the rest into rows)."""
+    def wrapped(input, target, *args, **kwargs):
+        x, t = np.asarray(input), np.asarray(target)
+        if x.ndim == 2:
+            return fn(input, target, *args, **kwargs)
+        shape = x.shape
+        lead = shape[:1] + shape[2:] if x.ndim > 1 else ()
+        n_classes = shape[1] if x.ndim > 1 else shape[0]
+
+        def rows(a):
+            a = np.moveaxis(a, 1, -1) if a.ndim > 2 else a
+            return a.reshape(math.prod(lead), n_classes)
+
+        result = fn(rows(x), rows(t) if t.dtype.kind == "f" else t.reshape(-1), *args, **kwargs)
+        if is_grad:
+            result = result.reshape(lead + (n_classes,))
+            return np.moveaxis(result, -1, 1) if x.ndim > 2 else result.reshape(shape)
+        return result.reshape(lead) if np.ndim(result) == 1 else result
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    return wrapped
+
+
+nll_loss = _any_class_shape(nll_loss, False)
+nll_loss_grad = _any_class_shape(nll_loss_grad, True)
+cross_entropy = _any_class_shape(cross_entropy, False)
+cross_entropy_grad = _any_class_shape(cross_entropy_grad, True)
 
 def net_forward(layers, x):
     """layers: [(weight, bias or None, activation name or None)]; returns the layer outputs."""

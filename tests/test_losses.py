@@ -664,8 +664,12 @@ def test_class_loss_errors():
         F.cross_entropy(x, np.full((2, 3), 1 / 3), ignore_index=1)
     with pytest.raises(TypeError, match="ignore_index: expected an integer, got 1.5"):
         F.nll_loss(x, np.array([0, 1]), ignore_index=1.5)
-    with pytest.raises(ValueError, match=r"input: expected a 2-D array \(N, C\), got shape \(3,\)"):
-        F.cross_entropy(np.zeros(3), np.array(1))
+    with pytest.raises(ValueError, match=r"input: expected an array \(N, C\), \(C,\) or "
+                                         r"\(N, C, d1, ..., dK\), got shape \(\)"):
+        F.cross_entropy(np.zeros(()), np.array(1))
+    with pytest.raises(ValueError, match=r"target: expected class indices of shape \(2, 5\) "
+                                         r"for the input's \(2, 3, 5\), got \(2,\)"):
+        F.nll_loss(np.zeros((2, 3, 5)), np.array([0, 1]))
     with pytest.raises(ValueError, match="reduction: expected 'none', 'mean' or 'sum', got None"):
         F.nll_loss(x, np.array([0, 1]), reduction=None)
     with pytest.raises(ValueError, match=r"target: class index 18446744073709551615 is out of range"):
@@ -788,3 +792,19 @@ def test_class_losses_property(example):
                  scale * max(1, x.shape[0]))
     assert_close(getattr(F, loss + "_grad")(x, target, reduction=reduction, **kwargs),
                  expected_grad, x.dtype)
+
+
+def test_mean_divisor_of_the_loss_records(rng):
+    # What 'mean' divides by, for data-parallel training: 'sum' over shards / the summed
+    # divisor reproduces 'mean'.
+    x = rng.standard_normal((6, 4))
+    assert _validate.elementwise_loss_args(_losses.LossKind.MSE_LOSS, x, x, "mean"
+                                           ).mean_divisor() == 24
+    target = np.array([0, 3, -100, 1, 3, 2])
+    weight = np.array([0.5, 2.0, 0.25, 4.0])
+    for w, expected in ((None, 5.0), (weight, 0.5 + 4.0 + 2.0 + 4.0 + 0.25)):
+        for args in (_validate.cross_entropy_args(x, target, w, -100, "mean", 0.1),
+                     _validate.nll_loss_args(x, target, w, -100, "mean")):
+            assert args.mean_divisor() == expected
+    probs = rng.random((6, 4))
+    assert _validate.cross_entropy_args(x, probs, None, -100, "mean", 0.0).mean_divisor() == 6

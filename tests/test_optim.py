@@ -1,5 +1,8 @@
 """SGD against tests/reference.py's torch.optim.SGD rule, and its option errors."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from conftest import DTYPES
@@ -345,3 +348,17 @@ def test_defaults_are_torchs():
                 assert mine.betas == value
             elif hasattr(mine, key):
                 assert getattr(mine, key) == value, (name, key)
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))])
+def test_copied_net_and_optimizer_continue_as_the_original(clone):
+    # the optimizer's record points at the copied parameters and carries the copied
+    # momentum buffers and step count
+    net = Net([Layer(3, 2, "tanh", dtype=np.float64, seed=0)])
+    opt = SGD(net, lr=0.1, momentum=0.9)
+    x, t = np.linspace(-1, 1, 12).reshape(4, 3), np.zeros((4, 2))
+    net.train_step(x, t, MSELoss(), opt)
+    net2, opt2 = clone((net, opt))
+    assert opt2.params[0][0] is net2[0].weight and opt2.params[0][0] is not net[0].weight
+    for _ in range(2):
+        assert net.train_step(x, t, MSELoss(), opt) == net2.train_step(x, t, MSELoss(), opt2)
+    np.testing.assert_array_equal(net[0].weight, net2[0].weight)
+    assert opt2._state.steps == 3

@@ -17,7 +17,7 @@ from fastbp import _build_info
 
 OPENMP_FLAGS = ("-fopenmp", "/openmp")
 # Flags whose effect setup.py refuses (its portability probe); the build must never carry
-# them (build-notes.md, pitfalls 4-5).
+# them: they make a binary that is not portable or not IEEE.
 UNPORTABLE_FLAGS = ("-march=native", "-mcpu=native", "-ffast-math", "-Ofast", "/fp:fast")
 
 

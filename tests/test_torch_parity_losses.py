@@ -162,7 +162,7 @@ def test_invalid_options_are_errors_in_torch_too():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_ignored_rows_with_non_finite_logits(dtype, label_smoothing, reduction):
     """torch backpropagates through log_softmax even on ignored rows: 0 - p * 0 is nan where
-    the row holds nan or +inf or is all -inf, and 0 elsewhere (found by tests/fuzz_api.py)."""
+    the row holds nan or +inf or is all -inf, and 0 elsewhere."""
     inf, nan = np.inf, np.nan
     x = np.array([[nan, 0.0, 1.0], [inf, 0.0, 1.0], [-inf, -inf, -inf], [-inf, 2.0, 1.0],
                   [0.5, 0.0, 1.0]], dtype=dtype)
@@ -173,7 +173,7 @@ def test_cross_entropy_ignored_rows_with_non_finite_logits(dtype, label_smoothin
 
 def test_cross_entropy_subnormal_total_weight_follows_torch_order():
     """'mean' with a subnormal total weight: torch forms -(1/total) first (inf), then the
-    weight times it (found by tests/fuzz_api.py); the same nan/inf pattern, not a rescue."""
+    weight times it; the same nan/inf pattern, not a rescue."""
     x = np.zeros((2, 5))
     weight = np.array([0, 0, 0, 5e-320, 0])
     check_against_torch("cross_entropy", x, np.array([0, 3]), "mean", np.float64, weight=weight)
@@ -182,7 +182,7 @@ def test_cross_entropy_subnormal_total_weight_follows_torch_order():
 def test_float32_tiny_total_weight_overflows_as_in_torch():
     """float32 'mean' with a subnormal total weight W: torch's sum/W of the smoothing part
     and its gradient coefficients (1 - eps)/W, (eps/C)/W, 1/W are float32 numbers, inf
-    here, though the float64 answers are finite (found by tests/fuzz_api.py): fastbp and
+    here, though the float64 answers are finite: fastbp and
     tests/reference.py follow torch, inf in the value and nan or inf in the gradient."""
     x = np.array([[-1.0, 0.0]], np.float32)
     y = np.array([0])
@@ -199,7 +199,7 @@ def test_float32_tiny_total_weight_overflows_as_in_torch():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_bce_with_logits_exact_zero_times_infinite_weight(reduction):
     """(1 - t) x - lw log_sigmoid(x) is exactly 0 here, so an infinite weight gives nan, as in
-    torch; a fused multiply-add would leave a residue and give inf (found by fuzzing)."""
+    torch; a fused multiply-add would leave a residue and give inf."""
     x = np.array([-1e150, 0.5])
     target = np.array([-2.0, 1.0])
     check_against_torch("binary_cross_entropy_with_logits", x, target, reduction, np.float64,
@@ -236,3 +236,35 @@ def test_float32_bce_gradient_is_torchs_to_the_bit(rng, reduction, weighted):
     _, expected_grad = torch_value_and_grad("binary_cross_entropy", p, t, reduction, **kwargs)
     np.testing.assert_array_equal(
         F.binary_cross_entropy_grad(p, t, reduction=reduction, **kwargs), expected_grad)
+
+
+# torch's other class-loss shapes: unbatched (C,) with a 0-d target, and (N, C, d1, ..., dK)
+# with (N, d1, ..., dK) indices or probabilities of the input's shape.
+CLASS_SHAPES = {"unbatched": (4,), "K=1": (3, 4, 5), "K=2": (2, 4, 3, 2), "K=3": (2, 4, 1, 3, 2),
+                "empty K-dim": (2, 4, 0, 3)}
+CLASS_OPTIONS = [{}, {"weight": np.array([0.5, 2.0, 0.25, 1.5])}, {"ignore_index": 1},
+                 {"weight": np.array([0.5, 2.0, 0.25, 1.5]), "ignore_index": 2,
+                  "label_smoothing": 0.2}]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("options", CLASS_OPTIONS, ids=str)
+@pytest.mark.parametrize("shape", CLASS_SHAPES.values(), ids=CLASS_SHAPES.keys())
+def test_class_losses_take_torch_shapes(rng, dtype, reduction, options, shape):
+    x = (3 * rng.standard_normal(shape)).astype(dtype)
+    lead = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    indices = rng.integers(0, 4, lead)
+    if "ignore_index" in options and indices.size:
+        indices.reshape(-1)[0] = options["ignore_index"]
+    nll_options = {k: v for k, v in options.items() if k != "label_smoothing"}
+    for name, target, kwargs in (("nll_loss", indices, nll_options),
+                                 ("cross_entropy", indices, options)):
+        check_against_torch(name, x, target, reduction, dtype, **kwargs)
+        value = getattr(F, name)(x, target, reduction=reduction, **kwargs)
+        assert np.shape(value) == (lead if reduction == "none" else ())
+        # the NumPy reference agrees too (and gives the fuzz oracle these shapes)
+        assert_close(value, getattr(ref, name)(x, target, reduction=reduction, **kwargs), dtype)
+    if "ignore_index" not in options:  # probabilities: no ignore_index >= 0, as torch
+        probs = rng.random(shape).astype(dtype)
+        check_against_torch("cross_entropy", x, probs, reduction, dtype, **options)

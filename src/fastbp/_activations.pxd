@@ -74,6 +74,28 @@ cdef void activation_backward(int act, const floating* gy, const floating* y, fl
                               Py_ssize_t N, Py_ssize_t C) noexcept nogil
 
 
+# A layer's activation with its options, as the fused step and the layer records carry it.
+# option0/option1/flag: leaky_relu negative_slope; elu alpha; softplus beta, threshold;
+# gelu approximate='tanh' (flag).  Unused by the activations without options.
+cdef struct ActRecord:
+    int code        # Activation
+    double option0, option1
+    int flag
+
+
+# Whether the backward of act reads the pre-activation z (else the output y).  A layer
+# keeps z, and the fused step a z workspace, only for these.
+cdef bint act_needs_input(int code) noexcept nogil
+
+# y = f(z) by record; the dispatch for every activation, options included.  y may be z.
+cdef void act_forward(const ActRecord* act, const floating* z, floating* y,
+                      Py_ssize_t N, Py_ssize_t C) noexcept nogil
+
+# gz = gy * f'(z), from z (act_needs_input) or from y; gz may be gy.
+cdef void act_backward(const ActRecord* act, const floating* gy, const floating* z,
+                       const floating* y, floating* gz, Py_ssize_t N, Py_ssize_t C) noexcept nogil
+
+
 # v2 activations: y = f(x; p1, p2) and gx = gy f'(x) from the forward INPUT x, over n
 # elements (elementwise; y may be x, gx may be gy).  p1, p2: the options of the code
 # (LEAKY_RELU: negative_slope; ELU: alpha; SOFTPLUS: beta, threshold), as doubles.

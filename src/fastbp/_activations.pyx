@@ -110,6 +110,23 @@ cdef void softmax_rows_backward(bint take_log, const floating* gy, const floatin
                 gxr[j] = <floating>c_softmax_grad(gyr[j], yr[j], total)
 
 
+cdef bint act_needs_input(int code) noexcept nogil:
+    return False  # gelu, silu, leaky_relu, elu, softplus: True
+
+
+cdef void act_forward(const ActRecord* act, const floating* z, floating* y,
+                      Py_ssize_t N, Py_ssize_t C) noexcept nogil:
+    # An activation with options: a case here before the option-free ones.
+    activation_forward(act.code, z, y, N, C)
+
+
+cdef void act_backward(const ActRecord* act, const floating* gy, const floating* z,
+                       const floating* y, floating* gz, Py_ssize_t N,
+                       Py_ssize_t C) noexcept nogil:
+    # An activation whose backward reads z or takes options: a case here.
+    activation_backward(act.code, gy, y, gz, N, C)
+
+
 def forward(int act, const floating[::1] x, floating[::1] out, Py_ssize_t n_rows):
     """out = f(x) over a flat buffer seen as n_rows rows (the softmaxes work per row).  OUT out."""
     cdef Py_ssize_t cols = x.shape[0] // n_rows if n_rows else 0

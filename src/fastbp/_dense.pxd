@@ -8,3 +8,21 @@ cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floati
 cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,
                           floating* gx_ni, floating* gw_oi, floating* gb_o,
                           Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil
+
+
+from fastbp._activations cimport ActRecord
+
+# A Layer as the fused step sees it: its sizes, its activation, pointers to its parameters
+# and gradients (which live as long as the Layer: assignments copy into them).
+cdef struct LayerRecord:
+    Py_ssize_t n_in, n_out
+    ActRecord act
+    char* w       # (n_out, n_in)
+    char* b       # (n_out,), NULL without bias
+    char* gw      # (n_out, n_in)
+    char* gb      # (n_out,), NULL without bias
+
+
+cdef class LayerArgs:
+    cdef LayerRecord rec
+    cdef readonly tuple arrays   # kept alive while the record is used

@@ -21,6 +21,7 @@ import zipfile
 
 import numpy as np
 
+from fastbp import _schema
 from fastbp import _validate as v
 
 __all__ = ["read_model", "write_model"]
@@ -111,7 +112,7 @@ def read_model(path, extras: bool = False):
         raise bad(f"the {ARCHITECTURE_KEY!r} record is not text (dtype {text.dtype}, "
                   f"shape {v.shape_str(text.shape)})")
     try:
-        record = v.model_record(json.loads(text.item()))
+        record = _schema.model_record(json.loads(text.item()))
     except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise bad(str(exc)) from None
     extra = {name[len(EXTRA_PREFIX):]: arrays.pop(name) for name in list(arrays)

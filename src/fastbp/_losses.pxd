@@ -10,14 +10,34 @@ cpdef enum Reduction:
     REDUCTION_MEAN = 1
     REDUCTION_SUM = 2
 
-# Which elementwise loss (elementwise_loss_value_grad's `loss`).
-cpdef enum ElementwiseLoss:
+# Which loss (LossRecord.kind); the elementwise ones first (elementwise_loss_value_grad's
+# `loss`).  CROSS_ENTROPY_PROBS is cross entropy with class-probability targets.
+cpdef enum LossKind:
     L1_LOSS = 0
     MSE_LOSS = 1
     SMOOTH_L1_LOSS = 2
     HUBER_LOSS = 3
     BINARY_CROSS_ENTROPY = 4
     BINARY_CROSS_ENTROPY_WITH_LOGITS = 5
+    CROSS_ENTROPY = 6
+    CROSS_ENTROPY_PROBS = 7
+    NLL_LOSS = 8
+
+
+# A loss call's arguments besides its input: what _validate prepared from the target and
+# the options.  The public functions and the fused training step run the same record.
+cdef struct LossRecord:
+    int kind                     # LossKind
+    int reduction                # Reduction
+    const void* target           # floats (rows, cols), or int64 class indices (rows,)
+    const void* weight           # NULL or floats: periodic (elementwise), (C,) (class losses)
+    Py_ssize_t weight_period
+    const void* pos_weight       # NULL or periodic floats (binary_cross_entropy_with_logits)
+    Py_ssize_t pos_weight_period
+    double param                 # beta (smooth_l1_loss), delta (huber_loss)
+    int64_t ignore_index
+    double label_smoothing
+    Py_ssize_t rows, cols        # the input as (N, C) for the class losses, (n, 1) otherwise
 
 
 cdef extern from "fastbp_kernels.h" nogil:
@@ -41,6 +61,9 @@ cdef extern from "fastbp_kernels.h" nogil:
     double c_log "fastbp_log"(double x) noexcept
     double c_log1p "fastbp_log1p"(double x) noexcept
     double c_log1p_unit "fastbp_log1p_unit"(double z) noexcept  # z in [0, 1] or nan
+
+
+cdef extern from "fastbp_math32.h" nogil:
     # float32 arithmetic (the float32 binary_cross_entropy): p in [0, 1], not nan
     float c_log_unit_f32 "fastbp_log_unit_f32"(float p) noexcept
     float c_log1m_unit_f32 "fastbp_log1m_unit_f32"(float p) noexcept
@@ -119,3 +142,21 @@ cdef floating nll_loss_value_grad(
     const floating* x_nc, const int64_t* target_n, floating* out_n, floating* grad_nc,
     Py_ssize_t N, Py_ssize_t C, int reduction, const floating* weight_c,
     int64_t ignore_index) noexcept nogil
+
+
+# The loss of a record: value (reduced; 'none' returns 0), per-element out and grad as above.
+cdef floating loss_value_grad(const LossRecord* loss, const floating* x, floating* out,
+                              floating* grad) noexcept nogil
+
+# What 'mean' divides by: the element count, N for class-probability targets, or the total
+# weight of the targets not ignored (so 'sum' over shards / the summed divisor = 'mean').
+# (x only picks the dtype of the weights; it is not read.)
+cdef double loss_mean_divisor(const LossRecord* loss, const floating* x) noexcept nogil
+
+
+cdef class LossArgs:
+    cdef LossRecord rec
+    cdef readonly object input   # the validated input (its dtype picks the kernels)
+    cdef readonly tuple arrays   # every array the record points at, kept alive here
+    cdef readonly tuple shape    # the caller's input shape (before the class axis moved last)
+    cdef readonly bint input_unchecked  # BCE's input values are still to be checked

@@ -1,7 +1,9 @@
 import enum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from typing_extensions import disjoint_base
 
 _Float = np.float32 | np.float64
 
@@ -10,28 +12,37 @@ class Reduction(enum.IntEnum):
     REDUCTION_MEAN = 1
     REDUCTION_SUM = 2
 
-class ElementwiseLoss(enum.IntEnum):
+class LossKind(enum.IntEnum):
     L1_LOSS = 0
     MSE_LOSS = 1
     SMOOTH_L1_LOSS = 2
     HUBER_LOSS = 3
     BINARY_CROSS_ENTROPY = 4
     BINARY_CROSS_ENTROPY_WITH_LOGITS = 5
+    CROSS_ENTROPY = 6
+    CROSS_ENTROPY_PROBS = 7
+    NLL_LOSS = 8
 
-def elementwise_loss(loss: int, input: NDArray[_Float], target: NDArray[_Float],
-                     out: NDArray[_Float] | None, grad: NDArray[_Float] | None, reduction: int,
-                     param: float = 0.0, weight: NDArray[_Float] | None = None,
-                     pos_weight: NDArray[_Float] | None = None) -> float: ...
-def cross_entropy(input: NDArray[_Float], target: NDArray[np.int64], out: NDArray[_Float] | None,
-                  grad: NDArray[_Float] | None, reduction: int, weight: NDArray[_Float] | None,
-                  ignore_index: int, label_smoothing: float) -> float: ...
-def cross_entropy_probs(input: NDArray[_Float], target: NDArray[_Float],
-                        out: NDArray[_Float] | None, grad: NDArray[_Float] | None,
-                        reduction: int, weight: NDArray[_Float] | None,
-                        label_smoothing: float) -> float: ...
-def nll_loss(input: NDArray[_Float], target: NDArray[np.int64], out: NDArray[_Float] | None,
-             grad: NDArray[_Float] | None, reduction: int, weight: NDArray[_Float] | None,
-             ignore_index: int) -> float: ...
+@disjoint_base  # a cdef class: its C layout cannot be combined with another base
+class LossArgs:
+    input: NDArray[_Float]
+    arrays: tuple[Any, ...]
+    input_unchecked: bool
+    shape: tuple[int, ...]
+    def __new__(cls, kind: int, reduction: int, input: NDArray[_Float], target: NDArray[Any],
+                weight: NDArray[_Float] | None = None, pos_weight: NDArray[_Float] | None = None,
+                param: float = 0.0, ignore_index: int = -100, label_smoothing: float = 0.0,
+                input_unchecked: bool = False, shape: tuple[int, ...] | None = None
+                ) -> LossArgs: ...
+    @property
+    def kind(self) -> int: ...
+    @property
+    def reduction(self) -> int: ...
+    def mean_divisor(self) -> float: ...
+
+def value_grad(args: LossArgs, out: NDArray[_Float] | None,
+               grad: NDArray[_Float] | None) -> float: ...
+def ready_pair(a: object, b: object) -> bool: ...
 def count_outside_unit_interval(x: NDArray[_Float]) -> int: ...
 def math_function(name: str, x: NDArray[_Float], out: NDArray[_Float]) -> None: ...
 def kernel_dispatch() -> str: ...

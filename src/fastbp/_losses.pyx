@@ -10,8 +10,14 @@ blocks: exact enough for float32 at any size (torch's float32 sums are cascade s
 exact), and the same floats for any number of threads.
 """
 
+cimport numpy as cnp
+cimport cython
 from cython cimport floating
 from libc.stdint cimport int64_t
+
+import numpy as np
+
+cnp.import_array()
 
 
 cdef extern from "fastbp_kernels.h" nogil:
@@ -208,82 +214,117 @@ cdef floating nll_loss_value_grad(
                                    weight_c, ignore_index)
 
 
-# ---- def twins: what functional.py calls (None = NULL) ------------------------------------
+cdef floating loss_value_grad(const LossRecord* r, const floating* x, floating* out,
+                              floating* grad) noexcept nogil:
+    cdef const floating* w = <const floating*>r.weight
+    if r.kind == CROSS_ENTROPY:
+        return cross_entropy_value_grad(x, <const int64_t*>r.target, out, grad, r.rows, r.cols,
+                                        r.reduction, w, r.ignore_index, r.label_smoothing)
+    if r.kind == CROSS_ENTROPY_PROBS:
+        return cross_entropy_probs_value_grad(x, <const floating*>r.target, out, grad, r.rows,
+                                              r.cols, r.reduction, w, r.label_smoothing)
+    if r.kind == NLL_LOSS:
+        return nll_loss_value_grad(x, <const int64_t*>r.target, out, grad, r.rows, r.cols,
+                                   r.reduction, w, r.ignore_index)
+    return elementwise_loss_value_grad(r.kind, x, <const floating*>r.target, out, grad,
+                                       r.rows * r.cols, r.reduction, r.param, w,
+                                       r.weight_period, <const floating*>r.pos_weight,
+                                       r.pos_weight_period)
 
-cdef inline const floating* in_ptr(const floating[::1] a) noexcept:
-    if a is None:
-        return NULL
-    return &a[0]
+
+cdef double loss_mean_divisor(const LossRecord* r, const floating* x) noexcept nogil:
+    cdef const int64_t* target = <const int64_t*>r.target
+    cdef const floating* w = <const floating*>r.weight
+    cdef Py_ssize_t i
+    cdef double total = 0
+    if r.kind == CROSS_ENTROPY_PROBS:
+        return <double>r.rows
+    if r.kind != CROSS_ENTROPY and r.kind != NLL_LOSS:
+        return <double>(r.rows * r.cols)
+    for i in range(r.rows):
+        if target[i] != r.ignore_index:
+            total += 1.0 if w == NULL else <double>w[target[i]]
+    return total
 
 
-cdef inline floating* out_ptr(floating[::1] a) noexcept:
-    return NULL if a is None else &a[0]
+cdef inline const void* data_or_null(object arr) noexcept:
+    return NULL if arr is None else cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
-def elementwise_loss(int loss, const floating[::1] input, const floating[::1] target,
-                     floating[::1] out, floating[::1] grad, int reduction, double param=0.0,
-                     const floating[::1] weight=None, const floating[::1] pos_weight=None):
-    """Reduced value of an elementwise loss over flat input/target; fills out (per element,
-    reduction 'none') and grad when not None.  weight/pos_weight: None or the periodic
-    weight of _validate.periodic_weight (its length is the period)."""
-    cdef const floating* x = in_ptr(input)
-    cdef const floating* t = in_ptr(target)
-    cdef const floating* w = in_ptr(weight)
-    cdef const floating* pw = in_ptr(pos_weight)
-    cdef floating* out_p = out_ptr(out)
-    cdef floating* grad_p = out_ptr(grad)
-    cdef Py_ssize_t w_period = 1 if weight is None else weight.shape[0]
-    cdef Py_ssize_t pw_period = 1 if pos_weight is None else pos_weight.shape[0]
-    cdef floating value
+@cython.auto_pickle(False)  # pointers: never pickled
+cdef class LossArgs:
+    """The named record of one loss call, made by the _validate function of its loss:
+    ``input`` and ``target`` validated, options checked, weights prepared (periodic for
+    the elementwise losses, (C,) for the class losses)."""
+
+    def __cinit__(self, int kind, int reduction, input, target, weight=None,
+                  pos_weight=None, double param=0.0, int64_t ignore_index=-100,
+                  double label_smoothing=0.0, bint input_unchecked=False, tuple shape=None):
+        cdef LossRecord* r = &self.rec
+        r.kind, r.reduction, r.param = kind, reduction, param
+        r.ignore_index, r.label_smoothing = ignore_index, label_smoothing
+        if kind >= CROSS_ENTROPY:
+            r.rows, r.cols = input.shape[0], input.shape[1]
+        else:
+            r.rows, r.cols = input.size, 1
+        r.target = data_or_null(target)
+        r.weight, r.pos_weight = data_or_null(weight), data_or_null(pos_weight)
+        r.weight_period = 1 if weight is None else weight.size
+        r.pos_weight_period = 1 if pos_weight is None else pos_weight.size
+        self.input, self.arrays = input, (target, weight, pos_weight)
+        self.input_unchecked = input_unchecked
+        self.shape = input.shape if shape is None else shape
+
+    @property
+    def kind(self):
+        return self.rec.kind
+
+    @property
+    def reduction(self):
+        return self.rec.reduction
+
+    def mean_divisor(self):
+        """What reduction='mean' divides the summed loss by (see loss_mean_divisor)."""
+        if cnp.PyArray_TYPE(<cnp.ndarray>self.input) == cnp.NPY_DOUBLE:
+            return loss_mean_divisor(&self.rec, <const double*>NULL)
+        return loss_mean_divisor(&self.rec, <const float*>NULL)
+
+
+def value_grad(LossArgs args, out, grad):
+    """The loss of ``args`` on args.input: the reduced value; fills ``out`` (per element, or
+    per row for the class losses; reduction 'none') and ``grad`` (input's shape) when not
+    None.  out and grad: new C-contiguous arrays of the input's dtype."""
+    cdef cnp.ndarray x = args.input
+    cdef void* out_p = <void*>data_or_null(out)
+    cdef void* grad_p = <void*>data_or_null(grad)
+    cdef double value
+    cdef const void* x_p = cnp.PyArray_DATA(x)
     with nogil:
-        value = elementwise_loss_value_grad(loss, x, t, out_p, grad_p, input.shape[0],
-                                            reduction, param, w, w_period, pw, pw_period)
+        if cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE:
+            value = loss_value_grad(&args.rec, <const double*>x_p, <double*>out_p,
+                                    <double*>grad_p)
+        else:
+            value = loss_value_grad(&args.rec, <const float*>x_p, <float*>out_p,
+                                    <float*>grad_p)
     return value
 
 
-def cross_entropy(const floating[:, ::1] input, const int64_t[::1] target, floating[::1] out,
-                  floating[:, ::1] grad, int reduction, const floating[::1] weight,
-                  int64_t ignore_index, double label_smoothing):
-    """Reduced cross entropy of logits (N, C) and class indices (N,); fills out (N,) and
-    grad (N, C) when not None."""
-    cdef floating* out_p = out_ptr(out)
-    cdef floating* grad_p = NULL if grad is None else &grad[0, 0]
-    cdef const floating* w = in_ptr(weight)
-    cdef floating value
-    with nogil:
-        value = cross_entropy_value_grad(&input[0, 0], &target[0], out_p, grad_p,
-                                         input.shape[0], input.shape[1], reduction, w,
-                                         ignore_index, label_smoothing)
-    return value
-
-
-def cross_entropy_probs(const floating[:, ::1] input, const floating[:, ::1] target,
-                        floating[::1] out, floating[:, ::1] grad, int reduction,
-                        const floating[::1] weight, double label_smoothing):
-    """Reduced cross entropy of logits (N, C) and class probabilities (N, C)."""
-    cdef floating* out_p = out_ptr(out)
-    cdef floating* grad_p = NULL if grad is None else &grad[0, 0]
-    cdef const floating* w = in_ptr(weight)
-    cdef floating value
-    with nogil:
-        value = cross_entropy_probs_value_grad(&input[0, 0], &target[0, 0], out_p, grad_p,
-                                               input.shape[0], input.shape[1], reduction, w,
-                                               label_smoothing)
-    return value
-
-
-def nll_loss(const floating[:, ::1] input, const int64_t[::1] target, floating[::1] out,
-             floating[:, ::1] grad, int reduction, const floating[::1] weight,
-             int64_t ignore_index):
-    """Reduced negative log likelihood of log-probabilities (N, C) and class indices (N,)."""
-    cdef floating* out_p = out_ptr(out)
-    cdef floating* grad_p = NULL if grad is None else &grad[0, 0]
-    cdef const floating* w = in_ptr(weight)
-    cdef floating value
-    with nogil:
-        value = nll_loss_value_grad(&input[0, 0], &target[0], out_p, grad_p, input.shape[0],
-                                    input.shape[1], reduction, w, ignore_index)
-    return value
+def ready_pair(a, b):
+    """a and b are already what the kernels read, as they are: exact ndarrays of one
+    float dtype (float32 or float64) and one shape, C-contiguous, aligned, native order
+    (the validation of an elementwise loss's input and target then changes nothing)."""
+    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)):
+        return False
+    cdef cnp.ndarray x = <cnp.ndarray>a, t = <cnp.ndarray>b
+    cdef int typenum = cnp.PyArray_TYPE(x), d, ndim = cnp.PyArray_NDIM(x)
+    if ((typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE)
+            or cnp.PyArray_TYPE(t) != typenum or cnp.PyArray_NDIM(t) != ndim):
+        return False
+    for d in range(ndim):
+        if cnp.PyArray_DIMS(x)[d] != cnp.PyArray_DIMS(t)[d]:
+            return False
+    return (cnp.PyArray_ISCARRAY_RO(x) and cnp.PyArray_ISNOTSWAPPED(x)
+            and cnp.PyArray_ISCARRAY_RO(t) and cnp.PyArray_ISNOTSWAPPED(t))
 
 
 def count_outside_unit_interval(const floating[::1] x):

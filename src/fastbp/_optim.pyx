@@ -1,11 +1,31 @@
-"""torch.optim's update rules (the single-tensor paths), one parameter at a time.
+"""Optimizer update rules (torch.optim's single-tensor paths), one parameter at a time.
 
-Trusts: p, g and the state buffers a rule uses are n-element buffers of one dtype
-that do not overlap; the hyper-parameters were checked by the optimizer classes.
+Trusts: the slots' buffers hold n elements of the slot's dtype and do not overlap; the
+hyperparameters were checked by the optimizer's constructor.
 """
 
+cimport numpy as cnp
 from cython cimport floating
 from libc.math cimport pow, sqrt, sqrtf
+from libc.stdlib cimport calloc, free
+
+import numpy as np
+
+cnp.import_array()
+
+# the state buffer index of each rule's buffers (see _optim.pxd)
+cdef enum:
+    SGD_MOMENTUM = 0
+    ADAM_EXP_AVG = 0
+    ADAM_EXP_AVG_SQ = 1
+    ADAM_MAX_EXP_AVG_SQ = 2
+    RMSPROP_SQUARE_AVG = 0
+    RMSPROP_MOMENTUM = 1
+    RMSPROP_GRAD_AVG = 2
+    ADAGRAD_SUM = 0
+
+# torch counts steps in a float32 tensor: the count stops at 2**24 (2**24 + 1 rounds to it)
+cdef double MAX_STEP = 16777216.0
 
 
 cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n,
@@ -31,10 +51,7 @@ cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n
     cdef floating keep = <floating>(1.0 - dampening)
     cdef bint decay = weight_decay != 0
     # One loop per momentum state, so that the choices left inside are plain selects and
-    # gcc vectorizes every loop.  With all the branches in one loop the momentum case did
-    # not vectorize ("control flow in loop"); measured for 200,704 float32 (784x256), 1
-    # thread: momentum 185 -> 48 µs, plain 32 -> 26 µs.  Same operations per element in
-    # the same order, so the same floats.
+    # gcc vectorizes every loop (bench/README.md has the timings).
     if momentum == 0:
         for i in range(n):
             d = -g[i] if maximize else g[i]
@@ -56,18 +73,6 @@ cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n
             b = buf[i] * mom + keep * d
             buf[i] = b
             p[i] = p[i] + neg_lr * (d + mom * b if nesterov else b)
-
-
-def sgd_step(floating[::1] param, const floating[::1] grad, floating[::1] momentum_buffer,
-             double lr, double momentum, double dampening, double weight_decay,
-             bint nesterov, bint maximize, bint first_step):
-    """Update param in place (and momentum_buffer, None when momentum == 0)."""
-    cdef floating* buf = NULL
-    if momentum_buffer is not None:
-        buf = &momentum_buffer[0]
-    with nogil:
-        sgd_update(&param[0], &grad[0], buf, param.shape[0], lr, momentum, dampening,
-                   weight_decay, nesterov, maximize, first_step)
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
@@ -151,19 +156,6 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
             p[i] = pi + neg_step_size * exp_avg[i] / (_sqrt(vm) / bc2_sqrt + feps)
 
 
-def adam_step(floating[::1] param, const floating[::1] grad, floating[::1] exp_avg,
-              floating[::1] exp_avg_sq, floating[::1] max_exp_avg_sq, double lr, double beta1,
-              double beta2, double eps, double weight_decay, bint decoupled, bint amsgrad,
-              bint maximize, double step):
-    """Update param and the moments in place (max_exp_avg_sq None unless amsgrad)."""
-    cdef floating* vmax = NULL
-    if max_exp_avg_sq is not None:
-        vmax = &max_exp_avg_sq[0]
-    with nogil:
-        adam_update(&param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], vmax, param.shape[0],
-                    lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step)
-
-
 cdef inline floating _rmsprop_square(floating p, floating g, floating* square_avg,
                                      floating sign, bint decay, floating wd, floating alpha,
                                      floating one_minus_alpha) noexcept nogil:
@@ -238,22 +230,6 @@ cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
             p[i] = p[i] + neg_lr * momentum_buffer[i]
 
 
-def rmsprop_step(floating[::1] param, const floating[::1] grad, floating[::1] square_avg,
-                 floating[::1] grad_avg, floating[::1] momentum_buffer, double lr, double alpha,
-                 double eps, double weight_decay, double momentum, bint centered, bint maximize):
-    """Update param and the state in place (grad_avg None unless centered, momentum_buffer
-    None unless momentum > 0)."""
-    cdef floating* avg = NULL
-    cdef floating* buf = NULL
-    if grad_avg is not None:
-        avg = &grad_avg[0]
-    if momentum_buffer is not None:
-        buf = &momentum_buffer[0]
-    with nogil:
-        rmsprop_update(&param[0], &grad[0], &square_avg[0], avg, buf, param.shape[0], lr,
-                       alpha, eps, weight_decay, momentum, centered, maximize)
-
-
 cdef void adagrad_update(floating* p, const floating* g, floating* state_sum, Py_ssize_t n,
                          double lr, double lr_decay, double weight_decay, double eps,
                          bint maximize, double step) noexcept nogil:
@@ -281,10 +257,151 @@ cdef void adagrad_update(floating* p, const floating* g, floating* state_sum, Py
         p[i] = p[i] + neg_clr * d / (_sqrt(s) + feps)
 
 
-def adagrad_step(floating[::1] param, const floating[::1] grad, floating[::1] state_sum,
-                 double lr, double lr_decay, double weight_decay, double eps, bint maximize,
-                 double step):
-    """Update param and state_sum in place."""
-    with nogil:
-        adagrad_update(&param[0], &grad[0], &state_sum[0], param.shape[0], lr, lr_decay,
-                       weight_decay, eps, maximize, step)
+cdef inline void sgd_slot(const OptimRecord* r, ParamSlot* s, floating* p) noexcept nogil:
+    sgd_update(p, <const floating*>s.g, <floating*>s.state[SGD_MOMENTUM], s.n, r.lr,
+               r.momentum, r.dampening, r.weight_decay, r.nesterov, r.maximize,
+               not (s.ready & (1 << SGD_MOMENTUM)))
+    if r.momentum != 0:
+        s.ready |= 1 << SGD_MOMENTUM
+
+
+cdef void optimizer_update(const OptimRecord* rec, ParamSlot* slot) noexcept nogil:
+    # (the float* / double* argument only picks the dtype's specialisation)
+    if slot.is_double:
+        update_slot(rec, slot, <double*>slot.p)
+    else:
+        update_slot(rec, slot, <float*>slot.p)
+
+
+cdef inline void update_slot(const OptimRecord* r, ParamSlot* s, floating* p) noexcept nogil:
+    cdef const floating* g = <const floating*>s.g
+    cdef double step = r.step if r.step < MAX_STEP else MAX_STEP
+    if r.kind == OPTIM_SGD:
+        sgd_slot(r, s, p)
+    elif r.kind == OPTIM_ADAM or r.kind == OPTIM_ADAMW:
+        adam_update(p, g, <floating*>s.state[ADAM_EXP_AVG], <floating*>s.state[ADAM_EXP_AVG_SQ],
+                    <floating*>s.state[ADAM_MAX_EXP_AVG_SQ], s.n, r.lr, r.beta1, r.beta2, r.eps,
+                    r.weight_decay, r.kind == OPTIM_ADAMW, r.amsgrad, r.maximize, step)
+    elif r.kind == OPTIM_RMSPROP:
+        rmsprop_update(p, g, <floating*>s.state[RMSPROP_SQUARE_AVG],
+                       <floating*>s.state[RMSPROP_GRAD_AVG], <floating*>s.state[RMSPROP_MOMENTUM],
+                       s.n, r.lr, r.alpha, r.eps, r.weight_decay, r.momentum, r.centered,
+                       r.maximize)
+    elif r.kind == OPTIM_ADAGRAD:
+        adagrad_update(p, g, <floating*>s.state[ADAGRAD_SUM], s.n, r.lr, r.lr_decay,
+                       r.weight_decay, r.eps, r.maximize, step)
+
+
+cdef void optimizer_step(OptimRecord* rec, ParamSlot* slots, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    rec.step += 1
+    for k in range(n):
+        optimizer_update(rec, &slots[k])
+
+
+cdef class OptimizerState:
+    """The record of one optimizer over ``params`` ((value, grad) pairs, trusted: validated
+    by _validate.parameter_pairs).  Before each step the optimizer writes its
+    hyperparameters with ``configure`` and asks for its state buffers with ``need_buffer``."""
+
+    def __cinit__(self, int kind, list params):
+        self.rec.kind = kind
+        self.params = params
+        self.pending = []
+        self.n_params = len(self.params)
+        self.buffers = [[None, None, None] for _ in range(self.n_params)]
+        self.slots = <ParamSlot*>calloc(max(self.n_params, 1), sizeof(ParamSlot))
+        if self.slots == NULL:
+            raise MemoryError()
+        cdef ParamSlot* s
+        for k, (p, g) in enumerate(self.params):
+            s = &self.slots[k]
+            s.p, s.g = array_data(p), array_data(g)
+            s.n, s.is_double = p.size, p.dtype == np.float64
+
+    def __dealloc__(self):
+        free(self.slots)
+
+    def __reduce__(self):
+        # copy.deepcopy / pickle of an optimizer: the copy points at the copied arrays
+        ready = [self.slots[k].ready for k in range(self.n_params)]
+        return (OptimizerState, (self.rec.kind, self.params),
+                (self.rec.step, self.buffers, ready))
+
+    def __setstate__(self, state):
+        self.rec.step, buffers, ready = state
+        for k in range(self.n_params):
+            for j in range(3):
+                if buffers[k][j] is not None:
+                    self.set_buffer(k, j, buffers[k][j])
+            self.slots[k].ready = ready[k]
+
+    def configure(self, double lr, double momentum=0.0, double dampening=0.0,
+                  double weight_decay=0.0, double beta1=0.0, double beta2=0.0,
+                  double eps=0.0, double alpha=0.0, double lr_decay=0.0,
+                  double initial_accumulator_value=0.0, bint nesterov=False,
+                  bint maximize=False, bint amsgrad=False, bint centered=False):
+        """The hyperparameters the next step uses (a scheduler may have changed lr)."""
+        cdef OptimRecord* r = &self.rec
+        r.lr, r.momentum, r.dampening, r.weight_decay = lr, momentum, dampening, weight_decay
+        r.beta1, r.beta2, r.eps, r.alpha = beta1, beta2, eps, alpha
+        r.lr_decay, r.initial_accumulator_value = lr_decay, initial_accumulator_value
+        r.nesterov, r.maximize, r.amsgrad, r.centered = nesterov, maximize, amsgrad, centered
+        self.pending = []
+
+    def need_buffer(self, int index, double fill_value=float("nan"), bint ready=False):
+        """Ask for state buffer ``index`` of every parameter, made by the next ``prepare``
+        for the parameters that have none yet, as torch makes its state lazily: filled
+        with fill_value, or left empty for nan (SGD's momentum buffer, which the first
+        update writes); ``ready`` marks it as holding a value."""
+        self.pending.append((index, fill_value, ready))
+
+    def prepare(self):
+        """Make the buffers asked for since the last ``configure``."""
+        for index, fill_value, ready in self.pending:
+            for k in range(self.n_params):
+                if self.buffers[k][index] is not None:
+                    continue
+                p = self.params[k][0]
+                buf = np.empty_like(p) if fill_value != fill_value else np.full_like(p, fill_value)
+                self.set_buffer(k, index, buf)
+                if ready:
+                    self.slots[k].ready |= 1 << index
+        self.pending = []
+
+    cdef void set_buffer(self, Py_ssize_t k, int index, buf) except *:
+        self.buffers[k][index] = buf
+        self.slots[k].state[index] = array_data(buf)
+
+    def reset(self, steps):
+        """Forget every buffer and set the step count (load_state_dict, before its buffers)."""
+        self.rec.step = steps
+        self.pending = []
+        for k in range(self.n_params):
+            self.buffers[k] = [None, None, None]
+            self.slots[k].state[0] = self.slots[k].state[1] = self.slots[k].state[2] = NULL
+            self.slots[k].ready = 0
+
+    def load_buffer(self, Py_ssize_t k, int index, buf):
+        """Parameter k's buffer ``index``: ``buf``, a flat array of the parameter's size and
+        dtype that the record owns from now on (trusted), holding a value."""
+        self.set_buffer(k, index, buf)
+        self.slots[k].ready |= 1 << index
+
+    def buffer(self, Py_ssize_t k, int index):
+        """Parameter k's state buffer ``index`` (a flat array), or None."""
+        return self.buffers[k][index]
+
+    @property
+    def steps(self):
+        return self.rec.step
+
+    def step(self):
+        """One update of every parameter (optimizer.step())."""
+        self.prepare()
+        with nogil:
+            optimizer_step(&self.rec, self.slots, self.n_params)
+
+
+cdef inline char* array_data(cnp.ndarray arr) noexcept:
+    return <char*>cnp.PyArray_DATA(arr)

@@ -371,16 +371,28 @@ def softplus_backward(grad_y: ArrayLike, x: ArrayLike, beta: float = 1.0,
 # ("value"), the gradient ("grad") or both ("both", what the loss classes use).  The
 # <name>_and_grad functions are that "both" form; they are not part of the contract.
 
-_E = _losses.ElementwiseLoss
+_E = _losses.LossKind
 _NONE = _losses.Reduction.REDUCTION_NONE
 
 
-def _flat(arr):
-    return None if arr is None else arr.reshape(-1)
-
-
-def _result(value, out, grad, code, want):
-    value = out if code == _NONE else float(value)
+def _run(args, want):
+    """What ``want`` asks of the loss record ``args`` (a _losses.LossArgs): the value
+    ("value"), the gradient ("grad") or both ("both")."""
+    input = args.input
+    none = args.reduction == _NONE
+    out = None
+    if none and want != "grad":  # per element, or per row for the class losses
+        out = np.empty(input.shape[:1] if args.kind >= _E.CROSS_ENTROPY else input.shape,
+                       input.dtype)
+    grad = np.empty_like(input) if want != "value" else None
+    value = _losses.value_grad(args, out, grad)
+    shape = args.shape
+    if shape != input.shape:  # a class loss's (C,) or (N, C, d1, ..., dK) input
+        out = None if out is None else out.reshape(v.class_target_shape(shape))
+        if grad is not None and len(shape) > 2:  # the class axis back in place
+            grad = np.moveaxis(grad.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
+        grad = None if grad is None else np.ascontiguousarray(grad).reshape(shape)
+    value = out if none else float(value)
     if want == "value":
         return value
     if want == "grad":
@@ -389,16 +401,8 @@ def _result(value, out, grad, code, want):
 
 
 def _elementwise(loss, input, target, reduction, want, param=0.0, weight=None, pos_weight=None):
-    input, target, code = v.elementwise_loss_args(input, target, reduction)
-    if loss == _E.BINARY_CROSS_ENTROPY:
-        v.unit_interval(input, "input")
-    (weight, _), (pos_weight, _) = v.elementwise_loss_weights(loss, target, weight, pos_weight,
-                                                              input.shape, input.dtype)
-    out = np.empty_like(input) if code == _NONE and want != "grad" else None
-    grad = np.empty_like(input) if want != "value" else None
-    value = _losses.elementwise_loss(loss, input.reshape(-1), target.reshape(-1), _flat(out),
-                                     _flat(grad), code, param, weight, pos_weight)
-    return _result(value, out, grad, code, want)
+    return _run(v.elementwise_loss_args(loss, input, target, reduction, param, weight,
+                                        pos_weight), want)
 
 
 def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> float | FloatArray:
@@ -662,17 +666,8 @@ def binary_cross_entropy_with_logits_and_grad(input: ArrayLike, target: ArrayLik
 
 
 def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing, want):
-    input, target, weight, ignore_index, code, label_smoothing, probs = v.cross_entropy_args(
-        input, target, weight, ignore_index, reduction, label_smoothing)
-    out = np.empty(input.shape[0], input.dtype) if code == _NONE and want != "grad" else None
-    grad = np.empty_like(input) if want != "value" else None
-    if probs:
-        value = _losses.cross_entropy_probs(input, target, out, grad, code, weight,
-                                            label_smoothing)
-    else:
-        value = _losses.cross_entropy(input, target, out, grad, code, weight, ignore_index,
-                                      label_smoothing)
-    return _result(value, out, grad, code, want)
+    return _run(v.cross_entropy_args(input, target, weight, ignore_index, reduction,
+                                     label_smoothing), want)
 
 
 def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
@@ -682,9 +677,9 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
 
     Parameters
     ----------
-    input : array (N, C) of logits
-    target : integer class indices (N,) of any integer dtype, each in [0, C) or equal to
-        ``ignore_index``; or class probabilities (N, C) of a floating-point dtype
+    input : array (N, C) of logits; also (C,) unbatched or (N, C, d1, ..., dK), as torch
+    target : integer class indices (N,) ((), (N, d1, ..., dK)) of any integer dtype, each in
+        [0, C) or equal to ``ignore_index``; or class probabilities of the input's shape
     weight : None or an array (C,): a weight per class
     ignore_index : int, a class index whose rows count for nothing (index targets only;
         it must be negative with probability targets, as in torch)
@@ -695,8 +690,8 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
 
     Returns
     -------
-    float for 'mean' and 'sum'; for 'none' an ndarray (N,) of input's dtype (0 for
-    ignored rows).
+    float for 'mean' and 'sum'; for 'none' an ndarray of the index target's shape and the
+    input's dtype (0 for ignored rows).
 
     PyTorch equivalent: ``torch.nn.functional.cross_entropy``.
 
@@ -731,12 +726,7 @@ def cross_entropy_and_grad(input: ArrayLike, target: ArrayLike,
 
 
 def _nll_loss(input, target, weight, ignore_index, reduction, want):
-    input, target, weight, ignore_index, code = v.nll_loss_args(
-        input, target, weight, ignore_index, reduction)
-    out = np.empty(input.shape[0], input.dtype) if code == _NONE and want != "grad" else None
-    grad = np.empty_like(input) if want != "value" else None
-    value = _losses.nll_loss(input, target, out, grad, code, weight, ignore_index)
-    return _result(value, out, grad, code, want)
+    return _run(v.nll_loss_args(input, target, weight, ignore_index, reduction), want)
 
 
 def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
@@ -745,9 +735,10 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
 
     Parameters
     ----------
-    input : array (N, C) of log-probabilities (e.g. log_softmax output)
-    target : integer class indices (N,) of any integer dtype, each in [0, C) or equal to
-        ``ignore_index``
+    input : array (N, C) of log-probabilities (e.g. log_softmax output); also (C,)
+        unbatched or (N, C, d1, ..., dK), as torch
+    target : integer class indices (N,) ((), (N, d1, ..., dK)) of any integer dtype, each
+        in [0, C) or equal to ``ignore_index``
     weight : None or an array (C,): a weight per class
     ignore_index : int, a class index whose rows count for nothing
     reduction : 'mean' | 'sum' | 'none'.  'mean' divides by the summed weights of the
@@ -755,7 +746,8 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
 
     Returns
     -------
-    float for 'mean' and 'sum'; for 'none' an ndarray (N,) of input's dtype.
+    float for 'mean' and 'sum'; for 'none' an ndarray of the target's shape and the
+    input's dtype.
 
     PyTorch equivalent: ``torch.nn.functional.nll_loss``.
 

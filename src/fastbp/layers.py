@@ -202,6 +202,15 @@ class Layer:
             _activations.forward(self._act, flat, flat, y.shape[0])
         return y
 
+    def _fused_record(self):
+        """This layer's record (_dense.LayerArgs) for Net.train_step's compiled step."""
+        return _dense.LayerArgs(self._weight, self._bias, self._grad_weight, self._grad_bias,
+                                self._act)
+
+    def _keep_forward(self, x, y):
+        """The forward cache a compiled step leaves: its workspaces, which backward reads."""
+        self._x, self._y = x, y
+
     def backward(self, grad_y: ArrayLike) -> FloatArray:
         """grad_x for grad_y = d(loss)/dy of the most recent forward; adds to the parameter grads."""
         if self._y is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastbp import _validate as v
 from fastbp import functional as F
+from fastbp._losses import LossKind as _K
 from fastbp._typing import ArrayLike, FloatArray
 
 __all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
@@ -29,12 +30,27 @@ class _Loss:
         self._grad_is_workspace = False
 
     def __call__(self, input: ArrayLike, target: ArrayLike) -> float | FloatArray:
-        value, self._grad = self._value_and_grad(input, target)
+        value, self._grad = F._run(self._args(input, target), "both")
         self._grad_is_workspace = False
         return value
 
-    def _value_and_grad(self, input, target):
+    def _args(self, input, target, input_values=None):
+        """The loss record (_losses.LossArgs) of one call, from this loss's options, by the
+        _validate function its functional form uses (see elementwise_loss_args for
+        ``input_values``)."""
         raise NotImplementedError
+
+    def _fused_args(self, output, target, input_values=None):
+        """The record Net.train_step's compiled step runs, or None when it cannot run this
+        loss: a subclass (it may compute something else) or reduction 'none' (the loss is
+        then an array)."""
+        if type(self) not in _FUSED or self.reduction not in ("mean", "sum"):
+            return None
+        return self._args(output, target, input_values)
+
+    def _keep_grad(self, grad):
+        """The gradient of a compiled step: its workspace, which the next step overwrites."""
+        self._grad, self._grad_is_workspace = grad, True
 
     def backward(self) -> FloatArray:
         """d(loss)/d(input) of the most recent call: an ndarray of input's shape and dtype.
@@ -72,8 +88,9 @@ class L1Loss(_Loss):
     array([-0.33333333, -0.33333333, -0.33333333])
     """
 
-    def _value_and_grad(self, input, target):
-        return F.l1_loss_and_grad(input, target, self.reduction)
+    def _args(self, input, target, input_values=None):
+        return v.elementwise_loss_args(_K.L1_LOSS, input, target, self.reduction,
+                                       input_values=input_values)
 
 
 class MSELoss(_Loss):
@@ -92,8 +109,9 @@ class MSELoss(_Loss):
     array([-0.33333333, -0.33333333, -0.33333333])
     """
 
-    def _value_and_grad(self, input, target):
-        return F.mse_loss_and_grad(input, target, self.reduction)
+    def _args(self, input, target, input_values=None):
+        return v.elementwise_loss_args(_K.MSE_LOSS, input, target, self.reduction,
+                                       input_values=input_values)
 
 
 class SmoothL1Loss(_Loss):
@@ -114,8 +132,9 @@ class SmoothL1Loss(_Loss):
         super().__init__(reduction)
         self.beta = v.beta_option(beta)
 
-    def _value_and_grad(self, input, target):
-        return F.smooth_l1_loss_and_grad(input, target, self.reduction, self.beta)
+    def _args(self, input, target, input_values=None):
+        return v.elementwise_loss_args(_K.SMOOTH_L1_LOSS, input, target, self.reduction,
+                                       v.beta_option(self.beta), input_values=input_values)
 
     def _options(self):
         return f"reduction={self.reduction!r}, beta={self.beta!r}"
@@ -139,8 +158,9 @@ class HuberLoss(_Loss):
         super().__init__(reduction)
         self.delta = v.delta_option(delta)
 
-    def _value_and_grad(self, input, target):
-        return F.huber_loss_and_grad(input, target, self.reduction, self.delta)
+    def _args(self, input, target, input_values=None):
+        return v.elementwise_loss_args(_K.HUBER_LOSS, input, target, self.reduction,
+                                       v.delta_option(self.delta), input_values=input_values)
 
     def _options(self):
         return f"reduction={self.reduction!r}, delta={self.delta!r}"
@@ -171,9 +191,9 @@ class CrossEntropyLoss(_Loss):
         self.ignore_index = v.ignore_index_option(ignore_index)
         self.label_smoothing = v.label_smoothing_option(label_smoothing)
 
-    def _value_and_grad(self, input, target):
-        return F.cross_entropy_and_grad(input, target, self.weight, self.ignore_index,
-                                        self.reduction, self.label_smoothing)
+    def _args(self, input, target, input_values=None):
+        return v.cross_entropy_args(input, target, self.weight, self.ignore_index,
+                                    self.reduction, self.label_smoothing)
 
     def _options(self):
         return (f"weight={_array_repr(self.weight)}, ignore_index={self.ignore_index}, "
@@ -201,9 +221,8 @@ class NLLLoss(_Loss):
         self.weight = v.class_weight_option(weight)
         self.ignore_index = v.ignore_index_option(ignore_index)
 
-    def _value_and_grad(self, input, target):
-        return F.nll_loss_and_grad(input, target, self.weight, self.ignore_index,
-                                   self.reduction)
+    def _args(self, input, target, input_values=None):
+        return v.nll_loss_args(input, target, self.weight, self.ignore_index, self.reduction)
 
     def _options(self):
         return (f"weight={_array_repr(self.weight)}, ignore_index={self.ignore_index}, "
@@ -229,8 +248,9 @@ class BCELoss(_Loss):
         super().__init__(reduction)
         self.weight = v.weight_option(weight, "weight")
 
-    def _value_and_grad(self, input, target):
-        return F.binary_cross_entropy_and_grad(input, target, self.weight, self.reduction)
+    def _args(self, input, target, input_values=None):
+        return v.elementwise_loss_args(_K.BINARY_CROSS_ENTROPY, input, target, self.reduction,
+                                       weight=self.weight, input_values=input_values)
 
     def _options(self):
         return f"weight={_array_repr(self.weight)}, reduction={self.reduction!r}"
@@ -258,10 +278,16 @@ class BCEWithLogitsLoss(_Loss):
         self.weight = v.weight_option(weight, "weight")
         self.pos_weight = v.weight_option(pos_weight, "pos_weight")
 
-    def _value_and_grad(self, input, target):
-        return F.binary_cross_entropy_with_logits_and_grad(input, target, self.weight,
-                                                           self.pos_weight, self.reduction)
+    def _args(self, input, target, input_values=None):
+        return v.elementwise_loss_args(_K.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target,
+                                       self.reduction, weight=self.weight,
+                                       pos_weight=self.pos_weight, input_values=input_values)
 
     def _options(self):
         return (f"weight={_array_repr(self.weight)}, reduction={self.reduction!r}, "
                 f"pos_weight={_array_repr(self.pos_weight)}")
+
+
+# The classes Net.train_step's compiled step runs (exactly these: not their subclasses)
+_FUSED = frozenset({L1Loss, MSELoss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss,
+                    BCELoss, BCEWithLogitsLoss})

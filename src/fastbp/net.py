@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fastbp import _interop, _io, training
+from fastbp import _interop, _io, _schema, training
 from fastbp import _validate as v
 from fastbp._step import TrainStep
 from fastbp.clip import clip_grad_norm_
@@ -115,7 +115,7 @@ class Net:
             np.copyto(value, arrays[name])
 
     def _architecture(self):
-        return {"format": v.MODEL_FORMAT, "version": v.MODEL_VERSION, "dtype": self.dtype.name,
+        return {"format": _schema.MODEL_FORMAT, "version": _schema.MODEL_VERSION, "dtype": self.dtype.name,
                 "layers": [{"in_features": layer.in_features, "out_features": layer.out_features,
                             "activation": layer.activation, "bias": layer.bias is not None}
                            for layer in self.layers]}
@@ -160,30 +160,14 @@ class Net:
                    optimizer: Optimizer, *, max_grad_norm: float | None = None) -> float:
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
 
-        The result and the parameters after it are exactly (the same floats) those of::
-
-            net.zero_grad()
-            loss = loss_fn(net(x), target)
-            net.backward(loss_fn.backward())
-            clip_grad_norm_(net, max_grad_norm)    # only when max_grad_norm is given
-            optimizer.step()
-
-        With an SGD over exactly this Net's parameters and one of fastbp's loss classes
-        (not a subclass) with reduction 'mean' or 'sum', the whole step is one compiled
-        call over workspaces the Net keeps between calls (reallocated when the batch size
-        changes); SGD's momentum buffers are the ones ``optimizer.step()`` uses, so fused
-        and manual steps mix freely.  Anything else -- reduction 'none', another loss or
-        optimizer, a layer with one of the v2 activations (gelu, silu, leaky_relu,
-        elu, softplus), an input that shares memory with the Net's gradients or with what the
-        previous step left in ``loss_fn.backward()`` and the Layers -- runs the five calls
-        above.  Afterwards, as with the five calls, ``loss_fn.backward()`` and the Layers'
-        caches refer to this step; on the compiled path the caches are views of the
-        workspaces, overwritten by the next step, and ``loss_fn.backward()`` returns a copy.
-
-        An invalid target raises what ``loss_fn`` raises, before anything is changed.
-        BCELoss's check of its input (the Net's output in [0, 1]) raises after the forward
-        pass: the Layers then hold that forward, as with the five calls, while the
-        gradients, unlike with the five calls, are left as they were.
+        The result and the parameters after it are the same floats as those of
+        ``net.zero_grad(); loss = loss_fn(net(x), target); net.backward(loss_fn.backward());
+        clip_grad_norm_(net, max_grad_norm); optimizer.step()`` (the clipping only when
+        max_grad_norm is given).  With fastbp's own loss classes (reduction 'mean' or 'sum')
+        and optimizers over exactly this Net's parameters, the step is one compiled call over
+        workspaces the Net keeps; anything else runs the five calls.  Afterwards
+        ``loss_fn.backward()`` and the Layers' caches hold this step, as after the five
+        calls.  An invalid target raises what ``loss_fn`` raises, before anything changes.
 
         Parameters
         ----------

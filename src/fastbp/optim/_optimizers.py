@@ -1,7 +1,9 @@
-"""The optimizer base (parameters, zero_grad, state_dict) and Adam, AdamW, RMSprop, Adagrad.
+"""The optimizer base (parameters, zero_grad, state_dict) and SGD, Adam, AdamW, RMSprop, Adagrad.
 
-Each step() calls one compiled kernel per parameter (fastbp._optim); the state buffers are
-flat arrays the kernels update in place.
+Each optimizer fills one record (``_optim.OptimizerState``: its rule's code, its options
+as they are now, its state buffers) that ``step()`` and ``Net.train_step``'s compiled step
+both run: one nogil update kernel per parameter.  A new optimizer: a code, an update
+kernel and a case in ``_optim``, and a class here that names its options and buffers.
 """
 
 from __future__ import annotations
@@ -9,74 +11,85 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from fastbp import _optim
 from fastbp import _validate as v
+from fastbp._optim import OptimizerKind
 from fastbp._typing import ParameterPair
 
 if TYPE_CHECKING:
     from fastbp.net import Net
 
-__all__ = ["Optimizer", "Adam", "AdamW", "RMSprop", "Adagrad"]
-
-# torch counts steps in a float32 tensor: the count stops at 2**24 (2**24 + 1 rounds to it).
-MAX_STEP = 2**24
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
 class Optimizer:
     """What every fastbp optimizer shares: the parameters, zero_grad and the state dict.
 
-    A subclass names its options (``_option_names``, also its attributes), checks them with
-    ``_options_check`` (a _validate function of those names) and lists its state buffers with ``_buffer_names``; its buffers live
-    in ``_state`` (buffer name -> one flat array per parameter).
+    A subclass gives its rule (``_kind``), names its options (``_option_names``, also its
+    attributes, checked by ``_options_check``, a _validate function of those names), its
+    state buffers in the record's order (``_buffer_names``) and which of them the options
+    need, with their initial value (``_needed_buffers``).
 
     ``state_dict()`` holds the options by their attribute names (Adam's betas as ``beta1``
-    and ``beta2``), the step count ``step`` and the buffers as ``"<buffer>.<k>"``, e.g.
-    ``"exp_avg.0"`` for the first parameter's first moment (torch's state names).
+    and ``beta2``), the step count ``step`` and the buffers made so far as
+    ``"<buffer>.<k>"``, e.g. ``"exp_avg.0"`` for the first parameter's first moment
+    (torch's state names).
 
     PyTorch equivalent: ``torch.optim.Optimizer`` (one parameter group).
     """
 
+    _kind: int
     _option_names: tuple[str, ...] = ()
     _scalar_names: tuple[str, ...] = ("step",)
-
-    def __init__(self, params: Net | Iterable[ParameterPair], **options: Any) -> None:
-        options = self._options_check(**options)
-        self.__dict__.update(options)
-        self.params = v.parameter_pairs(params)
-        self._flat = [(p.reshape(-1), g.reshape(-1)) for p, g in self.params]
-        self.step_count = 0
-        self._state = {name: [np.full_like(p, self._initial_value()) for p, _ in self._flat]
-                       for name in self._buffer_names(options, None)}
-
+    _buffer_names: tuple[str, ...] = ()
     _options_check: Callable[..., dict[str, Any]]
 
-    def _buffer_names(self, options: dict[str, Any], state: Any) -> tuple[str, ...]:
-        """The state buffers these options need (``state``: a dict being loaded, or None)."""
+    def __init__(self, params: Net | Iterable[ParameterPair], **options: Any) -> None:
+        self.__dict__.update(self._options_check(**options))
+        self.params = v.parameter_pairs(params)
+        self._state = _optim.OptimizerState(self._kind, self.params)
+
+    def _needed_buffers(self) -> list[tuple[int, float]]:
+        """[(buffer index, initial value)] of the buffers the options need (nan: made
+        empty, for a rule whose first update writes it)."""
         raise NotImplementedError
 
-    def _initial_value(self) -> float:
-        return 0.0
+    def _record(self) -> Any:
+        """The record the update runs on: the options as they are now (a scheduler may
+        have changed lr), and the buffers asked for as torch makes its state, lazily."""
+        state = self._state
+        state.configure(**{name: getattr(self, name) for name in self._option_names})
+        for index, value in self._needed_buffers():
+            state.need_buffer(index, value, ready=value == value)
+        return state
 
-    def _next_step(self) -> float:
-        """Count one more step (saturating as torch's float32 count); the new count."""
-        self.step_count = min(self.step_count + 1, MAX_STEP)
-        return float(self.step_count)
+    def _fused_record(self) -> Any:
+        """The record for Net.train_step's compiled step; None for a subclass defined
+        elsewhere (it may step differently) or after ``params`` was replaced."""
+        if type(self).__module__ != __name__ or self.params is not self._state.params:
+            return None
+        return self._record()
+
+    def step(self) -> None:
+        """Update every parameter in place from its current gradient."""
+        self._record().step()
 
     def zero_grad(self) -> None:
         """Set every gradient to zero."""
-        for _, g in self._flat:
+        for _, g in self.params:
             g.fill(0)
 
     def state_dict(self) -> dict[str, Any]:
-        """The options, the step count and copies of the buffers (``"<buffer>.<k>"``, k the
-        parameter's index in ``params``), as Python scalars and NumPy arrays."""
+        """The options, the step count and copies of the buffers made so far
+        (``"<buffer>.<k>"``, k the parameter's index in ``params``)."""
         state: dict[str, Any] = {name: getattr(self, name) for name in self._option_names}
-        state.update(self._scalars())
-        for name, arrays in self._buffers_by_name().items():
-            for k, arr in enumerate(arrays):
-                state[f"{name}.{k}"] = arr.reshape(self.params[k][0].shape).copy()
+        if self._scalar_names:
+            state["step"] = self._state.steps
+        for index, name in enumerate(self._buffer_names):
+            for k, (p, _) in enumerate(self.params):
+                buf = self._state.buffer(k, index)
+                if buf is not None:
+                    state[f"{name}.{k}"] = buf.reshape(p.shape).copy()
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -87,7 +100,8 @@ class Optimizer:
         """
         options, scalars = v.optimizer_state(state_dict, self._option_names, self._scalar_names)
         options = self._options_check(**options)
-        names = self._buffer_names(options, state_dict)
+        names = [name for name in self._buffer_names
+                 if any(key.startswith(name + ".") for key in state_dict)]
         expected, dtypes = {}, {}
         for name in names:
             for k, (p, _) in enumerate(self.params):
@@ -95,26 +109,61 @@ class Optimizer:
         arrays = v.optimizer_buffers(state_dict, self._option_names + self._scalar_names,
                                      expected, dtypes)
         self.__dict__.update(options)
-        self._set_scalars(scalars)
-        self._set_buffers({name: [arrays[f"{name}.{k}"].reshape(-1) for k in range(len(self.params))]
-                           for name in names})
-
-    # How the scalars and buffers are kept; SGD keeps its own (see fastbp.optim.SGD).
-    def _scalars(self) -> dict[str, int]:
-        return {"step": self.step_count}
-
-    def _set_scalars(self, scalars: dict[str, int]) -> None:
-        self.step_count = min(scalars["step"], MAX_STEP)
-
-    def _buffers_by_name(self) -> dict[str, list]:
-        return self._state
-
-    def _set_buffers(self, buffers: dict[str, list]) -> None:
-        self._state = buffers
+        self._state.reset(scalars.get("step", 0))
+        for name in names:
+            index = self._buffer_names.index(name)
+            for k in range(len(self.params)):
+                self._state.load_buffer(k, index, arrays[f"{name}.{k}"].reshape(-1))
 
     def __repr__(self) -> str:
         options = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._option_names)
         return f"{type(self).__name__}({options})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with torch.optim.SGD's exact update rule.
+
+    Parameters
+    ----------
+    params : a Net, or a list of (value, grad) array pairs such as ``net.parameters()``
+    lr : float >= 0
+    momentum : float >= 0, default 0
+    dampening : float, default 0
+    weight_decay : float >= 0, default 0
+    nesterov : bool, default False; needs momentum > 0 and dampening == 0
+    maximize : bool, default False
+
+    For each parameter p with gradient g (``maximize`` negates g first)::
+
+        g = g + weight_decay * p
+        buf = g on the first step, else momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf        (when momentum != 0)
+        p = p - lr * g
+
+    PyTorch equivalent: ``torch.optim.SGD`` (single-tensor implementation).
+    """
+
+    _kind = OptimizerKind.OPTIM_SGD
+    _option_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+    _scalar_names = ()  # torch's SGD counts no steps: "first step" is "no buffer yet"
+    _buffer_names = ("momentum_buffer",)
+    _options_check = staticmethod(v.sgd_options)
+
+    def __init__(self, params: Net | Iterable[ParameterPair], lr: float, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 maximize: bool = False) -> None:
+        super().__init__(
+            params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, maximize=maximize)
+
+    def _needed_buffers(self):
+        # made empty: the first update with momentum copies the gradient into it
+        return [(0, float("nan"))] if self.momentum != 0 else []
+
+    @property
+    def _buffers(self) -> list:
+        """The momentum buffer of each parameter (flat), None before its first use."""
+        return [self._state.buffer(k, 0) for k in range(len(self.params))]
 
 
 class Adam(Optimizer):
@@ -142,8 +191,10 @@ class Adam(Optimizer):
     PyTorch equivalent: ``torch.optim.Adam`` (foreach=False, fused=False).
     """
 
+    _kind = OptimizerKind.OPTIM_ADAM
     _option_names = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad", "maximize")
-    _decoupled = False
+    _buffer_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _options_check = staticmethod(v.adam_options)
 
     def __init__(self, params: Net | Iterable[ParameterPair], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -153,26 +204,13 @@ class Adam(Optimizer):
             params, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
             amsgrad=amsgrad, maximize=maximize)
 
-    _options_check = staticmethod(v.adam_options)
-
-    def _buffer_names(self, options, state):
-        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if options["amsgrad"] else ())
-
     @property
     def betas(self) -> tuple[float, float]:
         """(beta1, beta2)."""
         return (self.beta1, self.beta2)
 
-    def step(self) -> None:
-        """Update every parameter in place from its current gradient."""
-        step = self._next_step()
-        state = self._state
-        vmax = state.get("max_exp_avg_sq")
-        for k, (p, g) in enumerate(self._flat):
-            _optim.adam_step(p, g, state["exp_avg"][k], state["exp_avg_sq"][k],
-                             None if vmax is None else vmax[k], self.lr, self.beta1,
-                             self.beta2, self.eps, self.weight_decay, self._decoupled,
-                             self.amsgrad, self.maximize, step)
+    def _needed_buffers(self):
+        return [(0, 0.0), (1, 0.0)] + ([(2, 0.0)] if self.amsgrad else [])
 
 
 class AdamW(Adam):
@@ -185,7 +223,7 @@ class AdamW(Adam):
     PyTorch equivalent: ``torch.optim.AdamW`` (foreach=False, fused=False).
     """
 
-    _decoupled = True
+    _kind = OptimizerKind.OPTIM_ADAMW
 
     def __init__(self, params: Net | Iterable[ParameterPair], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -219,7 +257,10 @@ class RMSprop(Optimizer):
     PyTorch equivalent: ``torch.optim.RMSprop`` (foreach=False).
     """
 
+    _kind = OptimizerKind.OPTIM_RMSPROP
     _option_names = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
+    _buffer_names = ("square_avg", "momentum_buffer", "grad_avg")
+    _options_check = staticmethod(v.rmsprop_options)
 
     def __init__(self, params: Net | Iterable[ParameterPair], lr: float = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
@@ -228,21 +269,9 @@ class RMSprop(Optimizer):
             params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
             centered=centered, maximize=maximize)
 
-    _options_check = staticmethod(v.rmsprop_options)
-
-    def _buffer_names(self, options, state):
-        return (("square_avg",) + (("momentum_buffer",) if options["momentum"] > 0 else ())
-                + (("grad_avg",) if options["centered"] else ()))
-
-    def step(self) -> None:
-        """Update every parameter in place from its current gradient."""
-        self._next_step()
-        state = self._state
-        buf, avg = state.get("momentum_buffer"), state.get("grad_avg")
-        for k, (p, g) in enumerate(self._flat):
-            _optim.rmsprop_step(p, g, state["square_avg"][k], None if avg is None else avg[k],
-                                None if buf is None else buf[k], self.lr, self.alpha, self.eps,
-                                self.weight_decay, self.momentum, self.centered, self.maximize)
+    def _needed_buffers(self):
+        return ([(0, 0.0)] + ([(1, 0.0)] if self.momentum > 0 else [])
+                + ([(2, 0.0)] if self.centered else []))
 
 
 class Adagrad(Optimizer):
@@ -266,8 +295,11 @@ class Adagrad(Optimizer):
     PyTorch equivalent: ``torch.optim.Adagrad`` (foreach=False, fused=False).
     """
 
+    _kind = OptimizerKind.OPTIM_ADAGRAD
     _option_names = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps",
                      "maximize")
+    _buffer_names = ("sum",)
+    _options_check = staticmethod(v.adagrad_options)
 
     def __init__(self, params: Net | Iterable[ParameterPair], lr: float = 1e-2,
                  lr_decay: float = 0.0, weight_decay: float = 0.0,
@@ -277,18 +309,5 @@ class Adagrad(Optimizer):
             params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
 
-    _options_check = staticmethod(v.adagrad_options)
-
-    def _buffer_names(self, options, state):
-        return ("sum",)
-
-    def _initial_value(self) -> float:
-        return self.initial_accumulator_value
-
-    def step(self) -> None:
-        """Update every parameter in place from its current gradient."""
-        step = self._next_step()
-        sums = self._state["sum"]
-        for k, (p, g) in enumerate(self._flat):
-            _optim.adagrad_step(p, g, sums[k], self.lr, self.lr_decay, self.weight_decay,
-                                self.eps, self.maximize, step)
+    def _needed_buffers(self):
+        return [(0, self.initial_accumulator_value)]
