@@ -49,8 +49,8 @@ class Optimizer:
         self.params = v.parameter_pairs(params)
         self._state = _optim.OptimizerState(self._kind, self.params)
 
-    def _needed_buffers(self) -> list[tuple[int, float]]:
-        """[(buffer index, initial value)] of the buffers the options need (nan: made
+    def _needed_buffers(self, o: dict[str, Any]) -> list[tuple[int, float]]:
+        """[(buffer index, initial value)] of the buffers the options ``o`` need (nan: made
         empty, for a rule whose first update writes it)."""
         raise NotImplementedError
 
@@ -59,7 +59,7 @@ class Optimizer:
         have changed lr), and the buffers asked for as torch makes its state, lazily."""
         state = self._state
         state.configure(**{name: getattr(self, name) for name in self._option_names})
-        for index, value in self._needed_buffers():
+        for index, value in self._needed_buffers(vars(self)):
             state.need_buffer(index, value, ready=value == value)
         return state
 
@@ -102,6 +102,10 @@ class Optimizer:
         options = self._options_check(**options)
         names = [name for name in self._buffer_names
                  if any(key.startswith(name + ".") for key in state_dict)]
+        if names:  # a state that has stepped holds every buffer its options need
+            names = sorted({*names, *(self._buffer_names[index]
+                                      for index, _ in self._needed_buffers(options))},
+                           key=self._buffer_names.index)
         expected, dtypes = {}, {}
         for name in names:
             for k, (p, _) in enumerate(self.params):
@@ -156,9 +160,9 @@ class SGD(Optimizer):
             params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
             nesterov=nesterov, maximize=maximize)
 
-    def _needed_buffers(self):
+    def _needed_buffers(self, o):
         # made empty: the first update with momentum copies the gradient into it
-        return [(0, float("nan"))] if self.momentum != 0 else []
+        return [(0, float("nan"))] if o["momentum"] != 0 else []
 
     @property
     def _buffers(self) -> list:
@@ -209,8 +213,8 @@ class Adam(Optimizer):
         """(beta1, beta2)."""
         return (self.beta1, self.beta2)
 
-    def _needed_buffers(self):
-        return [(0, 0.0), (1, 0.0)] + ([(2, 0.0)] if self.amsgrad else [])
+    def _needed_buffers(self, o):
+        return [(0, 0.0), (1, 0.0)] + ([(2, 0.0)] if o["amsgrad"] else [])
 
 
 class AdamW(Adam):
@@ -269,9 +273,9 @@ class RMSprop(Optimizer):
             params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
             centered=centered, maximize=maximize)
 
-    def _needed_buffers(self):
-        return ([(0, 0.0)] + ([(1, 0.0)] if self.momentum > 0 else [])
-                + ([(2, 0.0)] if self.centered else []))
+    def _needed_buffers(self, o):
+        return ([(0, 0.0)] + ([(1, 0.0)] if o["momentum"] > 0 else [])
+                + ([(2, 0.0)] if o["centered"] else []))
 
 
 class Adagrad(Optimizer):
@@ -309,5 +313,5 @@ class Adagrad(Optimizer):
             params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
 
-    def _needed_buffers(self):
-        return [(0, self.initial_accumulator_value)]
+    def _needed_buffers(self, o):
+        return [(0, o["initial_accumulator_value"])]
