@@ -160,3 +160,7 @@ cdef class LossArgs:
     cdef readonly tuple arrays   # every array the record points at, kept alive here
     cdef readonly tuple shape    # the caller's input shape (before the class axis moved last)
     cdef readonly bint input_unchecked  # BCE's input values are still to be checked
+    cdef tuple option_names  # remember_options's
+    cdef tuple snapshot      # and the values of those options then (_options.pxd)
+
+    cpdef bint made_for(self, loss, input, target) except -1

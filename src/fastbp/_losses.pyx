@@ -15,6 +15,8 @@ cimport cython
 from cython cimport floating
 from libc.stdint cimport int64_t
 
+from fastbp._options cimport option_snapshot, same_options
+
 import numpy as np
 
 cnp.import_array()
@@ -283,6 +285,31 @@ cdef class LossArgs:
     def reduction(self):
         return self.rec.reduction
 
+    def remember_options(self, loss, tuple names):
+        """``loss``'s attributes ``names`` are the options this record was made from, as
+        they are now, and its validation read no values: the record may serve again
+        (made_for).  (For a record made from its target unconverted.)"""
+        self.option_names, self.snapshot = names, option_snapshot(loss, names)
+
+    cpdef bint made_for(self, loss, input, target) except -1:
+        """This record is what ``loss`` would make again from ``input`` and ``target``:
+        it was made from them (unconverted) by remember_options's loss, whose type and
+        options are the same objects, and their dtype, shape, layout and address are
+        unchanged.  Their values may differ: the kernels read them at each call."""
+        if (input is not self.input or target is not self.arrays[0]
+                or not same_options(loss, self.option_names, self.snapshot)
+                or not is_ready_pair(input, target)):
+            return False
+        cdef cnp.ndarray x = <cnp.ndarray>input
+        cdef int d, ndim = cnp.PyArray_NDIM(x)
+        if (ndim != len(self.shape) or cnp.PyArray_DATA(<cnp.ndarray>target) != self.rec.target
+                or cnp.PyArray_SIZE(x) != self.rec.rows * self.rec.cols):
+            return False
+        for d in range(ndim):
+            if cnp.PyArray_DIMS(x)[d] != <Py_ssize_t>self.shape[d]:
+                return False
+        return True
+
     def mean_divisor(self):
         """What reduction='mean' divides the summed loss by (see loss_mean_divisor)."""
         if cnp.PyArray_TYPE(<cnp.ndarray>self.input) == cnp.NPY_DOUBLE:
@@ -313,6 +340,10 @@ def ready_pair(a, b):
     """a and b are already what the kernels read, as they are: exact ndarrays of one
     float dtype (float32 or float64) and one shape, C-contiguous, aligned, native order
     (the validation of an elementwise loss's input and target then changes nothing)."""
+    return is_ready_pair(a, b)
+
+
+cdef bint is_ready_pair(a, b) noexcept:
     if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)):
         return False
     cdef cnp.ndarray x = <cnp.ndarray>a, t = <cnp.ndarray>b

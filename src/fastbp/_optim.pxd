@@ -70,5 +70,9 @@ cdef class OptimizerState:
     cdef readonly list params  # the optimizer's (value, grad) pairs, kept alive here
     cdef list buffers  # [[buffer or None] * 3] per parameter
     cdef list pending  # need_buffer's requests, for prepare
+    cdef tuple option_names  # remember_options's
+    cdef tuple snapshot      # and the values of those options then (_options.pxd)
 
     cdef void set_buffer(self, Py_ssize_t k, int index, buf) except *
+    cpdef bint configured_for(self, optimizer) except -1
+    cpdef prepare(self)

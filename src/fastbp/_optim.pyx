@@ -9,6 +9,8 @@ from cython cimport floating
 from libc.math cimport pow, sqrt, sqrtf
 from libc.stdlib cimport calloc, free
 
+from fastbp._options cimport option_snapshot, same_options
+
 import numpy as np
 
 cnp.import_array()
@@ -348,6 +350,21 @@ cdef class OptimizerState:
         r.lr_decay, r.initial_accumulator_value = lr_decay, initial_accumulator_value
         r.nesterov, r.maximize, r.amsgrad, r.centered = nesterov, maximize, amsgrad, centered
         self.pending = []
+        self.snapshot = None
+
+    def remember_options(self, optimizer, tuple names):
+        """The optimizer's attributes ``names`` are the options that the ``configure``
+        and ``need_buffer`` calls since the last ``configure`` came from, as they are now
+        (see configured_for)."""
+        self.option_names, self.snapshot = names, option_snapshot(optimizer, names)
+
+    cpdef bint configured_for(self, optimizer) except -1:
+        """The record is what ``optimizer`` would configure again: since its
+        ``remember_options`` neither ``configure`` nor ``reset`` ran, the optimizer's type
+        and its option attributes are the same objects (immutable ones), and it still
+        holds the record's ``params``.  Its buffers were then asked for too."""
+        return (same_options(optimizer, self.option_names, self.snapshot)
+                and optimizer.params is self.params)
 
     def need_buffer(self, int index, double fill_value=float("nan"), bint ready=False):
         """Ask for state buffer ``index`` of every parameter, made by the next ``prepare``
@@ -356,7 +373,7 @@ cdef class OptimizerState:
         update writes); ``ready`` marks it as holding a value."""
         self.pending.append((index, fill_value, ready))
 
-    def prepare(self):
+    cpdef prepare(self):
         """Make the buffers asked for since the last ``configure``."""
         for index, fill_value, ready in self.pending:
             for k in range(self.n_params):
@@ -377,6 +394,7 @@ cdef class OptimizerState:
         """Forget every buffer and set the step count (load_state_dict, before its buffers)."""
         self.rec.step = steps
         self.pending = []
+        self.snapshot = None  # the buffers are to be asked for again
         for k in range(self.n_params):
             self.buffers[k] = [None, None, None]
             self.slots[k].state[0] = self.slots[k].state[1] = self.slots[k].state[2] = NULL

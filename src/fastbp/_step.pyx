@@ -162,6 +162,13 @@ cdef class TrainStep:
     cdef list workspaces      # every workspace, kept alive here
     cdef readonly Py_ssize_t compiled_steps  # steps run compiled (tests prove the path)
     cdef object step_x        # run's validated x while the loss's record is made
+    # The last step's loss and optimizer and their records, run again while each record
+    # says it is what its object would make again (LossArgs.made_for,
+    # OptimizerState.configured_for): no Python call to remake them.
+    cdef object loss_owner
+    cdef LossArgs loss_args
+    cdef object optimizer_owner
+    cdef OptimizerState optimizer_state
 
     def __cinit__(self, layers):
         self.layers = tuple(layers)
@@ -204,12 +211,16 @@ cdef class TrainStep:
         is changed (BCELoss's check of the Net's output: after the forward, which the
         Layers' caches then hold, as on the unfused path).
         """
-        fused_args = getattr(loss_fn, "_fused_args", None)
-        fused_record = getattr(optimizer, "_fused_record", None)
-        if fused_args is None or fused_record is None:
+        if loss_fn is not self.loss_owner and getattr(loss_fn, "_fused_args", None) is None:
             return None
-        state = fused_record()
-        if state is None or not self.drives_these_parameters(<OptimizerState>state):
+        cdef OptimizerState state = self.optimizer_state
+        if optimizer is not self.optimizer_owner or not state.configured_for(optimizer):
+            fused_record = getattr(optimizer, "_fused_record", None)
+            state = fused_record() if fused_record is not None else None
+            if state is None:
+                return None
+            self.optimizer_owner, self.optimizer_state = optimizer, state
+        if not self.drives_these_parameters(state):
             return None
         given_x = x
         if not is_ready(x, self.typenum, -1, self.slots[0].L.n_in):
@@ -223,25 +234,30 @@ cdef class TrainStep:
         self.ensure_workspaces(N)
         # Validation reads the shape and dtype of the Net's output, never its values (BCE's
         # check of them waits for the forward), so the output workspace stands in for it.
-        self.step_x = x  # (for output_elsewhere; a closure would slow all of run)
-        try:
-            args = fused_args(self.outputs[self.n_layers - 1], target, self.output_elsewhere)
-        finally:
-            self.step_x = None  # the caller's arrays are not kept beyond the call
-        if args is None:
-            return None
-        for a in (<LossArgs>args).arrays:
+        output = self.outputs[self.n_layers - 1]
+        cdef LossArgs args = self.loss_args
+        if loss_fn is not self.loss_owner or not args.made_for(loss_fn, output, target):
+            self.step_x = x  # (for output_elsewhere; a closure would slow all of run)
+            try:
+                args = loss_fn._fused_args(output, target, self.output_elsewhere)
+            finally:
+                self.step_x = None  # (x is not kept beyond the call; a reused record keeps
+                                    # its target until the next new one)
+            if args is None:
+                return None
+            self.loss_owner, self.loss_args = loss_fn, args
+        for a in args.arrays:
             if self.meets_step_memory(a):
                 return None
         cdef int parts = WHOLE_STEP
-        if (<LossArgs>args).input_unchecked:
+        if args.input_unchecked:
             # BCELoss checks its input, the Net's output, before it computes anything
-            self.run_parts(FORWARD, x, N, <LossArgs>args, <OptimizerState>state)
+            self.run_parts(FORWARD, x, N, args, state)
             self.publish_forward()
-            v.unit_interval(self.outputs[self.n_layers - 1], "input")
+            v.unit_interval(output, "input")
             parts = LOSS_BACKWARD_UPDATE
         state.prepare()  # the optimizer's state buffers, made as its step() makes them
-        value = self.run_parts(parts, x, N, <LossArgs>args, <OptimizerState>state)
+        value = self.run_parts(parts, x, N, args, state)
         self.compiled_steps += 1
         # what the unfused step leaves behind: each Layer's last input and output, and
         # the gradient loss_fn.backward() returns

@@ -46,7 +46,11 @@ class _Loss:
         then an array)."""
         if type(self) not in _FUSED or self.reduction not in ("mean", "sum"):
             return None
-        return self._args(output, target, input_values)
+        args = self._args(output, target, input_values)
+        names = _REUSABLE.get(type(self))
+        if names is not None and args.arrays[0] is target:  # (not a converted copy)
+            args.remember_options(self, names)  # the next step may run it again
+        return args
 
     def _keep_grad(self, grad):
         """The gradient of a compiled step: its workspace, which the next step overwrites."""
@@ -291,3 +295,12 @@ class BCEWithLogitsLoss(_Loss):
 # The classes Net.train_step's compiled step runs (exactly these: not their subclasses)
 _FUSED = frozenset({L1Loss, MSELoss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss,
                     BCELoss, BCEWithLogitsLoss})
+
+# The losses whose record depends on the shapes and dtypes of input and target but not
+# their values (not BCELoss, which checks the target's values, nor the class losses, which
+# check the class indices), with the options it is made from: while those are the same
+# (immutable) objects and the arrays the same, the fused step runs the record again
+# (LossArgs.made_for).
+_REUSABLE = {L1Loss: ("reduction",), MSELoss: ("reduction",),
+             SmoothL1Loss: ("reduction", "beta"), HuberLoss: ("reduction", "delta"),
+             BCEWithLogitsLoss: ("reduction", "weight", "pos_weight")}

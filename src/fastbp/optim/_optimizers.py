@@ -56,11 +56,14 @@ class Optimizer:
 
     def _record(self) -> Any:
         """The record the update runs on: the options as they are now (a scheduler may
-        have changed lr), and the buffers asked for as torch makes its state, lazily."""
+        have changed lr), and the buffers asked for as torch makes its state, lazily.
+        (Options that are the same objects as at the last call leave it as it is.)"""
         state = self._state
-        state.configure(**{name: getattr(self, name) for name in self._option_names})
-        for index, value in self._needed_buffers(vars(self)):
-            state.need_buffer(index, value, ready=value == value)
+        if not state.configured_for(self):
+            state.configure(**{name: getattr(self, name) for name in self._option_names})
+            for index, value in self._needed_buffers(vars(self)):
+                state.need_buffer(index, value, ready=value == value)
+            state.remember_options(self, self._option_names)
         return state
 
     def _fused_record(self) -> Any:
