@@ -28,6 +28,7 @@ MODULES = {
     "_losses": ["fastbp_kernels.c"],
     "_optim": [],
     "_step": [],
+    "_distributed": [],
     "_build_info": [],
 }
 

@@ -1,0 +1,165 @@
+"""Data-parallel training over MPI (mpi4py), as Horovod does on CPU clusters.
+
+Every rank holds the whole network and computes the gradient of its part of each global
+batch; one Allreduce of a flat buffer per step sums the gradients (and the loss and its
+normalizer), and every rank then takes the same optimizer step.  Launch with MPI's own
+launcher: ``mpiexec -n 4 python train.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+try:
+    from mpi4py import MPI
+except ImportError as exc:
+    raise ImportError("fastbp.distributed needs mpi4py and an MPI library: "
+                      "pip install fastbp[mpi]") from exc
+
+import numpy as np
+
+from fastbp import _distributed, losses
+from fastbp import _validate as v
+from fastbp._typing import ArrayLike, LossFunction, Optimizer
+from fastbp.losses import CrossEntropyLoss, NLLLoss
+from fastbp.net import Net
+
+__all__ = ["DataParallel"]
+
+_LOSSES = tuple(getattr(losses, name) for name in losses.__all__)
+# The slots after the gradients in the flat buffer
+_LOSS_SUM, _DIVISOR, _FAILED = range(3)
+
+
+class DataParallel:
+    """Train ``net`` data-parallel over the ranks of ``comm``.
+
+    Construction is collective (every rank of ``comm`` must call it): it checks that every
+    rank's Net has the same architecture (layer sizes, activations, bias, dtype; otherwise a
+    ValueError on every rank) and copies rank 0's parameters to every rank.
+
+    Parameters
+    ----------
+    net : Net, the same architecture on every rank
+    comm : an mpi4py intracommunicator, default ``MPI.COMM_WORLD``
+
+    Attributes
+    ----------
+    net, comm, rank, size
+
+    PyTorch equivalent: ``torch.nn.parallel.DistributedDataParallel`` (CPU, gloo/MPI backend).
+    """
+
+    def __init__(self, net: Net, comm: MPI.Intracomm | None = None) -> None:
+        self.comm = MPI.COMM_WORLD if comm is None else comm
+        v.instance_of(self.comm, "comm", MPI.Intracomm, "an mpi4py intracommunicator")
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        try:  # a local error must reach every rank, or the others would wait forever
+            record = v.instance_of(net, "net", Net, "a fastbp.Net")._architecture()
+        except Exception as exc:
+            record = exc
+        records = self.comm.allgather(record)
+        if isinstance(record, Exception):
+            raise record
+        for rank, other in enumerate(records):
+            if isinstance(other, Exception):
+                raise ValueError(f"net: rank {rank} has no valid Net ({other})")
+        v.same_on_every_rank(records, "net")
+        self.net = net
+        pairs = net.parameters()
+        self._n = sum(value.size for value, _ in pairs)
+        # all the gradients, then the loss sum, the 'mean' divisor and a failure count
+        self._flat = np.zeros(self._n + 3, dtype=net.dtype)
+        self._grads = _distributed.FlatBuffer([grad for _, grad in pairs], self._flat)
+        params = _distributed.FlatBuffer([value for value, _ in pairs], self._flat)
+        if self.rank == 0:
+            params.gather()
+        self.comm.Bcast(self._flat[:self._n], root=0)
+        params.scatter()
+
+    def train_step(self, x_local: ArrayLike, y_local: ArrayLike, loss_fn: LossFunction,
+                   optimizer: Optimizer, *, max_grad_norm: float | None = None) -> float:
+        """One step on the global batch, the ranks' batches concatenated in rank order.
+
+        Collective: every rank calls it with its own ``x_local``, ``y_local`` (any sizes,
+        zero included) and the same ``loss_fn`` and optimizer options.  The gradient, the
+        loss and the update are those of ``net.train_step`` on the global batch (float
+        rounding aside): each rank computes its loss with reduction 'sum' and its part of
+        the 'mean' normalizer (the element count, or for class-index cross entropy and
+        nll_loss the sum of the class weights of the targets not ignored), one Allreduce
+        sums them all, and every rank scales the summed gradient by the global normalizer
+        and takes the same optimizer step.  An error on one rank (a bad target, say)
+        raises on every rank, with no parameter changed.
+
+        ``loss_fn`` itself is not called (a copy with reduction 'sum' is), so its
+        ``backward()`` does not refer to this step.
+
+        Returns
+        -------
+        float : the global loss before the update
+
+        PyTorch equivalent: a DistributedDataParallel step, ``opt.zero_grad();
+        loss_fn(ddp(x), y).backward(); opt.step()``, with the loss normalized globally.
+        """
+        if self.size == 1:
+            if max_grad_norm is not None:
+                raise NotImplementedError("max_grad_norm needs fastbp.clip_grad_norm_")
+            return self.net.train_step(x_local, y_local, loss_fn, optimizer)
+        flat, n = self._flat, self._n
+        error = None
+        try:
+            if max_grad_norm is not None:
+                raise NotImplementedError("max_grad_norm needs fastbp.clip_grad_norm_")
+            mean = v.data_parallel_loss(loss_fn, _LOSSES)
+            summed = copy.copy(loss_fn)
+            summed.reduction = "sum"
+            loss, output = self.net._gradients(x_local, y_local, summed)
+            self._grads.gather()
+            flat[n + _LOSS_SUM] = loss
+            flat[n + _DIVISOR] = _mean_divisor(loss_fn, output, y_local) if mean else 1.0
+            flat[n + _FAILED] = 0
+        except Exception as exc:
+            error = exc
+            flat[n + _FAILED] = 1
+        self.comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
+        if error is not None:
+            raise error
+        failed = int(flat[n + _FAILED])
+        if failed:
+            raise RuntimeError(f"DataParallel.train_step failed on {failed} other rank(s) "
+                               "(their error says why); no parameter was changed")
+        total = float(flat[n + _LOSS_SUM])
+        if mean:
+            divisor = float(flat[n + _DIVISOR])
+            # Every target ignored (or an empty global batch): torch's loss is nan and its
+            # gradient zero.
+            value = total / divisor if divisor != 0 else math.nan
+            self._grads.scatter(1.0 / divisor if divisor != 0 else 0.0)
+        else:
+            value = total
+            self._grads.scatter()
+        optimizer.step()
+        return float(self.net.dtype.type(value))
+
+    def __repr__(self) -> str:
+        return f"DataParallel(rank {self.rank} of {self.size}, {self.net!r})"
+
+
+def _mean_divisor(loss_fn, output, target) -> float:
+    """What reduction='mean' divides this rank's summed loss by: the number of elements
+    for the elementwise losses; for CrossEntropyLoss and NLLLoss with class indices
+    Σ weight[target] over the targets not ignored (their count without weights); the
+    number of rows for CrossEntropyLoss with class probabilities (torch's rules)."""
+    if isinstance(loss_fn, CrossEntropyLoss):
+        _, target, weight, ignore_index, _, _, probs = v.cross_entropy_args(
+            output, target, loss_fn.weight, loss_fn.ignore_index, loss_fn.reduction,
+            loss_fn.label_smoothing)
+        if probs:
+            return float(output.shape[0])
+        return _distributed.target_weight_sum(target, weight, ignore_index)
+    if isinstance(loss_fn, NLLLoss):
+        _, target, weight, ignore_index, _ = v.nll_loss_args(
+            output, target, loss_fn.weight, loss_fn.ignore_index, loss_fn.reduction)
+        return _distributed.target_weight_sum(target, weight, ignore_index)
+    return float(output.size)
