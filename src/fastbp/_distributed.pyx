@@ -5,6 +5,7 @@ Trusts: the arrays are C-contiguous, of the buffer's dtype, do not overlap the b
 and the buffer holds at least their total size (fastbp.distributed allocates all of it).
 """
 
+cimport cython
 cimport numpy as cnp
 from cython cimport floating
 from libc.stdint cimport int64_t
@@ -29,6 +30,7 @@ cdef void scaled_copy(const floating* src, floating* dst, Py_ssize_t n,
         dst[i] = src[i] * f
 
 
+@cython.auto_pickle(False)  # it holds raw pointers
 cdef class FlatBuffer:
     """``arrays`` (a list of ndarrays) laid end to end in ``flat`` (1-D, same dtype):
     ``gather()`` copies them in, ``scatter(factor)`` copies ``flat * factor`` back out."""
