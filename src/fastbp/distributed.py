@@ -89,7 +89,9 @@ class DataParallel:
         the 'mean' normalizer (the element count, or for class-index cross entropy and
         nll_loss the sum of the class weights of the targets not ignored), one Allreduce
         sums them all, and every rank scales the summed gradient by the global normalizer
-        and takes the same optimizer step.  An error on one rank (a bad target, say)
+        and takes the same optimizer step, so the ranks' parameters stay bit-identical (MPI
+        hands every rank the same sum: the standard asks it of reductions, and the
+        tests check it).  An error on one rank (a bad target, say)
         raises on every rank, with no parameter changed.
 
         ``loss_fn`` itself is not called (a copy with reduction 'sum' is), so its
