@@ -27,8 +27,10 @@ MODULES = {
     "_activations": [],
     "_losses": ["fastbp_kernels.c"],
     "_optim": [],
+    "_clip": [],
     "_step": [],
     "_distributed": [],
+    "_metrics": [],
     "_build_info": [],
 }
 

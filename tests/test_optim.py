@@ -5,7 +5,8 @@ import pytest
 from conftest import DTYPES
 
 import reference as ref
-from fastbp import SGD, Layer, Net
+import fastbp
+from fastbp import SGD, Layer, MSELoss, Net
 
 OPTIONS = [
     {},
@@ -94,3 +95,253 @@ def test_parameter_errors():
     a = np.zeros(4)
     with pytest.raises(ValueError, match="share memory"):
         SGD([(a[:2], a[1:3])], lr=0.1)
+
+
+# --- Adam, AdamW, RMSprop, Adagrad (and SGD) against torch.optim -------------------------
+
+OPTIMIZER_OPTIONS = {
+    "Adam": [{}, {"amsgrad": True}, {"weight_decay": 0.05}, {"maximize": True},
+             {"betas": (0.5, 0.7), "eps": 1e-3},
+             {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1, "amsgrad": True,
+              "maximize": True}],
+    "AdamW": [{}, {"amsgrad": True}, {"weight_decay": 0.0}, {"maximize": True},
+              {"lr": 0.01, "betas": (0.0, 0.5), "eps": 1e-6, "weight_decay": 0.3,
+               "amsgrad": True, "maximize": True}],
+    "RMSprop": [{}, {"centered": True}, {"momentum": 0.9}, {"weight_decay": 0.05},
+                {"maximize": True, "alpha": 0.7},
+                {"lr": 0.003, "alpha": 0.9, "eps": 1e-4, "weight_decay": 0.02, "momentum": 0.5,
+                 "centered": True, "maximize": True}],
+    "Adagrad": [{}, {"lr_decay": 0.1}, {"initial_accumulator_value": 0.5},
+                {"weight_decay": 0.05}, {"maximize": True},
+                {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.02, "eps": 1e-4,
+                 "initial_accumulator_value": 0.1, "maximize": True}],
+    "SGD": [{"lr": 0.1}, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}],
+}
+CASES = [(name, options) for name, option_sets in OPTIMIZER_OPTIONS.items()
+         for options in option_sets]
+# 50 steps compound rounding: torch's CPU kernels fuse multiply-adds (add with alpha,
+# addcmul, lerp) where fastbp rounds the product first, so float32 trajectories part in the
+# last bits; 2e-5 is the bound (float64 1e-10).
+TRAJECTORY_TOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-10}
+
+
+def case_id(case):
+    name, options = case
+    return name + ("-" + ",".join(options) if options else "")
+
+
+def make_net(dtype):
+    return Net([Layer(4, 8, "tanh", dtype=dtype, seed=1), Layer(8, 3, "relu", dtype=dtype, seed=2),
+                Layer(3, 2, dtype=dtype, seed=3)])
+
+
+@pytest.fixture
+def torch_one_thread():
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: threads only add wake-ups on a busy machine
+    yield torch
+    torch.set_num_threads(threads)
+
+
+def torch_sequential(torch, net):
+    tdtype = torch.float32 if net.dtype == np.float32 else torch.float64
+    acts = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
+    modules = []
+    for layer in net:
+        lin = torch.nn.Linear(layer.in_features, layer.out_features, dtype=tdtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(layer.weight))
+            lin.bias.copy_(torch.from_numpy(layer.bias))
+        modules.append(lin)
+        if layer.activation is not None:
+            modules.append(acts[layer.activation]())
+    return torch.nn.Sequential(*modules)
+
+
+def torch_optimizer(torch, name, params, options):
+    extra = {} if name == "SGD" else {"foreach": False}
+    return getattr(torch.optim, name)(params, **options, **extra)
+
+
+@pytest.mark.parametrize("path", ["manual", "train_step"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_trajectory_matches_torch(torch_one_thread, rng, case, dtype, path):
+    torch = torch_one_thread
+    name, options = case
+    net = make_net(dtype)
+    seq = torch_sequential(torch, net)
+    opt = getattr(fastbp, name)(net, **options)
+    topt = torch_optimizer(torch, name, seq.parameters(), options)
+    x = rng.standard_normal((16, 4)).astype(dtype)
+    y = rng.standard_normal((16, 2)).astype(dtype)
+    loss_fn, tloss_fn = MSELoss(), torch.nn.MSELoss()
+    tol = TRAJECTORY_TOL[np.dtype(dtype)]
+    for _ in range(50):
+        if path == "manual":
+            net.zero_grad()
+            value = loss_fn(net(x), y)
+            net.backward(loss_fn.backward())
+            opt.step()
+        else:
+            value = net.train_step(x, y, loss_fn, opt)
+        topt.zero_grad()
+        tloss = tloss_fn(seq(torch.from_numpy(x)), torch.from_numpy(y))
+        tloss.backward()
+        topt.step()
+        assert value == pytest.approx(tloss.item(), rel=tol)
+    for (p, _), tp in zip(net.parameters(), seq.parameters()):
+        np.testing.assert_allclose(p, tp.detach().numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_train_step_equals_manual_sequence(rng, case):
+    name, options = case
+    nets = [make_net(np.float64), make_net(np.float64)]
+    opts = [getattr(fastbp, name)(net, **options) for net in nets]
+    x = rng.standard_normal((8, 4))
+    y = rng.standard_normal((8, 2))
+    loss_fn = MSELoss()
+    for _ in range(5):
+        a = nets[0].train_step(x, y, loss_fn, opts[0])
+        nets[1].zero_grad()
+        b = loss_fn(nets[1](x), y)
+        nets[1].backward(loss_fn.backward())
+        opts[1].step()
+        assert a == b
+    for (p, _), (q, _) in zip(nets[0].parameters(), nets[1].parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+def run_steps(net, opt, x, y, k):
+    loss_fn = MSELoss()
+    for _ in range(k):
+        net.zero_grad()
+        loss_fn(net(x), y)
+        net.backward(loss_fn.backward())
+        opt.step()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_state_dict_resume_is_bit_identical(rng, case, dtype):
+    name, options = case
+    x = rng.standard_normal((8, 4)).astype(dtype)
+    y = rng.standard_normal((8, 2)).astype(dtype)
+    net = make_net(dtype)
+    opt = getattr(fastbp, name)(net, **options)
+    run_steps(net, opt, x, y, 10)
+    saved_net, saved_opt = net.state_dict(), opt.state_dict()
+    for value in saved_opt.values():
+        assert isinstance(value, (np.ndarray, bool, int, float))
+    run_steps(net, opt, x, y, 10)
+
+    net2 = make_net(dtype)
+    net2.load_state_dict(saved_net)
+    # different options on purpose: load_state_dict restores them
+    opt2 = getattr(fastbp, name)(net2, lr=0.5)
+    opt2.load_state_dict(saved_opt)
+    for key, value in saved_opt.items():  # the optimizer copied: the dict is not its state
+        if isinstance(value, np.ndarray):
+            value[...] = 1e6
+    run_steps(net2, opt2, x, y, 10)
+    for (p, _), (q, _) in zip(net.parameters(), net2.parameters()):
+        np.testing.assert_array_equal(p, q)
+    after, after2 = opt.state_dict(), opt2.state_dict()
+    assert after.keys() == after2.keys()
+    for key in after:
+        np.testing.assert_array_equal(after[key], after2[key])
+
+
+def test_state_dict_contents():
+    p = np.zeros((2, 3), np.float32)
+    opt = fastbp.Adam([(p, np.ones_like(p))], lr=0.1, betas=(0.8, 0.9), amsgrad=True)
+    opt.step()
+    state = opt.state_dict()
+    assert state["lr"] == 0.1 and state["beta1"] == 0.8 and state["beta2"] == 0.9
+    assert state["amsgrad"] is True and state["step"] == 1
+    assert {"exp_avg.0", "exp_avg_sq.0", "max_exp_avg_sq.0"} <= state.keys()
+    assert state["exp_avg.0"].shape == (2, 3) and state["exp_avg.0"].dtype == np.float32
+    state["exp_avg.0"][...] = 7  # a copy
+    assert not (opt.state_dict()["exp_avg.0"] == 7).any()
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: d.pop("exp_avg.0"), "'exp_avg.0'"),
+    (lambda d: d.pop("beta2"), "'beta2'"),
+    (lambda d: d.pop("step"), "'step'"),
+    (lambda d: d.update({"bogus.0": np.zeros(3)}), "'bogus.0'"),
+    (lambda d: d.update({"exp_avg_sq.1": np.zeros(4)}), r"'exp_avg_sq.1'.*\(3,\)"),
+    (lambda d: d.update({"beta1": 1.5}), "betas"),
+    (lambda d: d.update({"amsgrad": True}), "'max_exp_avg_sq.0'"),
+])
+def test_load_state_dict_errors_name_the_key(mutate, match):
+    params = [(np.zeros(2), np.ones(2)), (np.zeros(3), np.ones(3))]
+    opt = fastbp.Adam(params)
+    opt.step()
+    state = opt.state_dict()
+    before = opt.state_dict()
+    mutate(state)
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(state)
+    after = opt.state_dict()  # unchanged
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key])
+
+
+def test_lr_is_read_at_every_step():
+    p, g = np.zeros(1), np.ones(1)
+    opt = fastbp.Adagrad([(p, g)], lr=1.0)
+    opt.lr = 0.0
+    opt.step()
+    assert p[0] == 0.0  # the state moved, the parameter did not
+    opt.lr = 0.5
+    opt.step()
+    assert p[0] == -0.5 * 1.0 / (np.sqrt(2.0) + 1e-10)
+
+
+INVALID = [
+    ("Adam", {"lr": -1e-3}), ("Adam", {"eps": -1.0}), ("Adam", {"weight_decay": -0.1}),
+    ("Adam", {"betas": (1.0, 0.999)}), ("Adam", {"betas": (0.9, -0.1)}),
+    ("Adam", {"betas": (-0.5, 0.9)}), ("Adam", {"betas": (0.9, 1.5)}),
+    ("AdamW", {"lr": -1.0}), ("AdamW", {"betas": (0.9, 1.0)}), ("AdamW", {"weight_decay": -1e-2}),
+    ("RMSprop", {"lr": -0.1}), ("RMSprop", {"alpha": -0.5}), ("RMSprop", {"eps": -1e-8}),
+    ("RMSprop", {"momentum": -0.9}), ("RMSprop", {"weight_decay": -1.0}),
+    ("Adagrad", {"lr": -0.1}), ("Adagrad", {"lr_decay": -0.1}), ("Adagrad", {"eps": -1.0}),
+    ("Adagrad", {"weight_decay": -0.1}), ("Adagrad", {"initial_accumulator_value": -1.0}),
+]
+
+
+@pytest.mark.parametrize("name, options", INVALID, ids=lambda c: str(c))
+def test_invalid_options_are_value_errors_as_torch(name, options):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **options)
+    argument = next(iter(options))
+    with pytest.raises(ValueError, match=argument):
+        getattr(fastbp, name)([(np.zeros(2), np.zeros(2))], **options)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_option_type_errors(name):
+    params = [(np.zeros(2), np.zeros(2))]
+    with pytest.raises(TypeError, match="lr: expected a real number"):
+        getattr(fastbp, name)(params, lr="0.1")
+    with pytest.raises(TypeError, match="maximize: expected True or False"):
+        getattr(fastbp, name)(params, maximize=1)
+    with pytest.raises(TypeError, match=r"params\[0\]"):
+        getattr(fastbp, name)([np.zeros(2)])
+
+
+def test_defaults_are_torchs():
+    torch = pytest.importorskip("torch")
+    params = [(np.zeros(2), np.zeros(2))]
+    for name in ("Adam", "AdamW", "RMSprop", "Adagrad"):
+        mine = getattr(fastbp, name)(params)
+        theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
+        for key, value in theirs.items():
+            if key == "betas":
+                assert mine.betas == value
+            elif hasattr(mine, key):
+                assert getattr(mine, key) == value, (name, key)

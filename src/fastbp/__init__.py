@@ -4,14 +4,16 @@ Values and gradients follow PyTorch's functions and classes of the same names.
 """
 
 from fastbp import functional
+from fastbp.clip import clip_grad_norm_, clip_grad_value_
 from fastbp.layers import Layer
 from fastbp.losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,
                            MSELoss, NLLLoss, SmoothL1Loss)
 from fastbp.net import Net
-from fastbp.optim import SGD
+from fastbp import optim
+from fastbp.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from fastbp._show_config import show_config
 from fastbp._version import __version__
 
-__all__ = ["Layer", "Net", "SGD", "functional", "show_config", "__version__",
+__all__ = ["Layer", "Net", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "optim", "clip_grad_norm_", "clip_grad_value_", "functional", "show_config", "__version__",
            "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
            "BCELoss", "BCEWithLogitsLoss"]

@@ -1,7 +1,8 @@
 """``python -m fastbp [demo]``: the teaching text's worked 2-2-2 network, computed by fastbp.
 
 ``python -m fastbp info`` prints ``fastbp.show_config()``: the build and runtime
-configuration a bug report needs.
+configuration a bug report needs.  ``python -m fastbp train | predict | evaluate``: see
+fastbp.cli.
 
 The network: inputs i1 = 0.05, i2 = 0.10; hidden h1, h2 and outputs o1, o2 all
 sigmoid; weights w1..w4 = 0.15, 0.20, 0.25, 0.30 (h1 = sigmoid(w1 i1 + w2 i2 + b1)),
@@ -18,7 +19,7 @@ import sys
 
 import numpy as np
 
-from fastbp import SGD, Layer, MSELoss, Net, show_config
+from fastbp import SGD, Layer, MSELoss, Net, cli, show_config
 from fastbp import functional as F
 
 INPUT = [[0.05, 0.10]]
@@ -157,6 +158,7 @@ def build_parser():
     demo_cmd.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     commands.add_parser("info", help="the build and runtime configuration (compiler flags, OpenMP, "
                                      "BLAS, threads, versions) to paste into a bug report")
+    cli.add_commands(commands)
     return parser
 
 
@@ -171,6 +173,8 @@ def main(argv=None):
         demo(lr=args.lr, steps=args.steps, dtype=args.dtype)
     elif args.command == "info":
         show_config()
+    elif args.command in cli.COMMANDS:
+        return cli.run(args)
     return 0
 
 

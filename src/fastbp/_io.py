@@ -26,6 +26,9 @@ from fastbp import _validate as v
 __all__ = ["read_model", "write_model"]
 
 ARCHITECTURE_KEY = "fastbp_architecture"
+# Arrays under this prefix ride along for other readers (the command line's
+# standardization and class labels); Net.load leaves them out.
+EXTRA_PREFIX = "extra."
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 NPY_MAGIC = b"\x93NUMPY"
 PICKLE_MAGIC = b"\x80"  # pickle protocols 2 and up
@@ -72,8 +75,10 @@ def _sync_directory(directory):
         os.close(fd)
 
 
-def read_model(path) -> tuple[dict, dict]:
-    """(architecture record, {name: array}) from a file written by :func:`write_model`.
+def read_model(path, extras: bool = False):
+    """(architecture record, {name: array}) from a file written by :func:`write_model`;
+    the arrays named ``extra.*`` are left out, or returned as a third item
+    ``{name without the prefix: array}`` when ``extras`` is true.
 
     Raises ValueError naming the path and the problem for anything that is not a
     fastbp model: another file type, a truncated or corrupted archive, an .npz without
@@ -109,7 +114,9 @@ def read_model(path) -> tuple[dict, dict]:
         record = v.model_record(json.loads(text.item()))
     except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise bad(str(exc)) from None
-    return record, arrays
+    extra = {name[len(EXTRA_PREFIX):]: arrays.pop(name) for name in list(arrays)
+             if name.startswith(EXTRA_PREFIX)}
+    return (record, arrays, extra) if extras else (record, arrays)
 
 
 def _describe_foreign(head: bytes) -> str:

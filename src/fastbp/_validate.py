@@ -226,6 +226,176 @@ def choice(value, name: str, choices: tuple) -> str:
     return value
 
 
+def non_negative_int(value, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a non-negative integer, got {value!r}")
+    value = operator.index(value)
+    if value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value}")
+    return value
+
+
+# --- optimizers (torch.optim's checks: ValueError where torch raises one) -------------
+
+def flag_option(flag, name: str) -> bool:
+    if not isinstance(flag, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {flag!r}")
+    return bool(flag)
+
+
+def betas_option(betas) -> tuple:
+    """Adam's ``betas``: a pair of reals (checked by :func:`adam_options`)."""
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise TypeError(f"betas: expected a pair (beta1, beta2), got {betas!r}") from None
+    return beta1, beta2
+
+
+def sgd_options(lr, momentum, dampening, weight_decay, nesterov, maximize) -> dict:
+    options = {"lr": real_number(lr, "lr", minimum=0.0),
+               "momentum": real_number(momentum, "momentum", minimum=0.0),
+               "dampening": real_number(dampening, "dampening"),
+               "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+               "nesterov": flag_option(nesterov, "nesterov"),
+               "maximize": flag_option(maximize, "maximize")}
+    if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+        raise ValueError("nesterov: Nesterov momentum requires momentum > 0 and dampening == 0, "
+                         f"got momentum={options['momentum']}, dampening={options['dampening']}")
+    return options
+
+
+def adam_options(lr, beta1, beta2, eps, weight_decay, amsgrad, maximize) -> dict:
+    options = {"lr": real_number(lr, "lr", minimum=0.0),
+               "beta1": real_number(beta1, "betas[0]", minimum=0.0),
+               "beta2": real_number(beta2, "betas[1]", minimum=0.0),
+               "eps": real_number(eps, "eps", minimum=0.0),
+               "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+               "amsgrad": flag_option(amsgrad, "amsgrad"),
+               "maximize": flag_option(maximize, "maximize")}
+    for k in (0, 1):
+        if not options[f"beta{k + 1}"] < 1.0:
+            raise ValueError(f"betas[{k}]: expected a value in [0, 1), "
+                             f"got {options[f'beta{k + 1}']}")
+    return options
+
+
+def rmsprop_options(lr, alpha, eps, weight_decay, momentum, centered, maximize) -> dict:
+    return {"lr": real_number(lr, "lr", minimum=0.0),
+            "alpha": real_number(alpha, "alpha", minimum=0.0),
+            "eps": real_number(eps, "eps", minimum=0.0),
+            "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+            "momentum": real_number(momentum, "momentum", minimum=0.0),
+            "centered": flag_option(centered, "centered"),
+            "maximize": flag_option(maximize, "maximize")}
+
+
+def adagrad_options(lr, lr_decay, weight_decay, initial_accumulator_value, eps,
+                    maximize) -> dict:
+    return {"lr": real_number(lr, "lr", minimum=0.0),
+            "lr_decay": real_number(lr_decay, "lr_decay", minimum=0.0),
+            "weight_decay": real_number(weight_decay, "weight_decay", minimum=0.0),
+            "initial_accumulator_value": real_number(
+                initial_accumulator_value, "initial_accumulator_value", minimum=0.0),
+            "eps": real_number(eps, "eps", minimum=0.0),
+            "maximize": flag_option(maximize, "maximize")}
+
+
+def optimizer_state(state, option_names: tuple, scalar_names: tuple) -> tuple:
+    """An optimizer's load_state_dict argument, first part: a mapping holding every option
+    and scalar (step count) by name.  Returns (options, scalars) as dicts; the options are
+    checked by the optimizer's own options function, the scalars here."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state_dict: expected a mapping, got {type(state).__name__}")
+    for key in option_names + scalar_names:
+        if key not in state:
+            raise ValueError(f"state_dict: missing key {key!r}")
+    scalars = {key: non_negative_int(state[key], f"state_dict[{key!r}]") for key in scalar_names}
+    return {key: state[key] for key in option_names}, scalars
+
+
+def optimizer_buffers(state, known: tuple, expected: dict, dtypes: dict) -> dict:
+    """load_state_dict's buffers: exactly the keys of ``expected`` (name -> shape) besides
+    ``known`` (options and scalars), each converted to its dtype and copied."""
+    for key in expected:
+        if key not in state:
+            raise ValueError(f"state_dict: missing key {key!r} (expected shape "
+                             f"{shape_str(expected[key])})")
+    arrays = {}
+    for key, value in state.items():
+        if key in known:
+            continue
+        if key not in expected:
+            raise ValueError(f"state_dict: unexpected key {key!r}")
+        arr = as_float_array(value, f"state_dict[{key!r}]", dtypes[key])
+        if arr.shape != tuple(expected[key]):
+            raise ValueError(f"state_dict[{key!r}]: expected shape {shape_str(expected[key])}, "
+                             f"got {shape_str(arr.shape)}")
+        arrays[key] = np.array(arr, copy=True)
+    return arrays
+
+
+def clip_norm_options(max_norm, norm_type, error_if_nonfinite) -> tuple:
+    """clip_grad_norm_'s options; norm_type may be a string such as 'inf', as torch's float()."""
+    if isinstance(norm_type, str):
+        try:
+            norm_type = float(norm_type)
+        except ValueError:
+            raise ValueError(f"norm_type: expected a number or 'inf', got {norm_type!r}") from None
+    return (real_number(max_norm, "max_norm"), real_number(norm_type, "norm_type"),
+            flag_option(error_if_nonfinite, "error_if_nonfinite"))
+
+
+# --- learning-rate schedulers (torch.optim.lr_scheduler's checks) ------------------
+
+def scheduled_optimizer(optimizer):
+    """A scheduler's optimizer: anything with a writable float ``lr`` and a ``step()``."""
+    if not (isinstance(getattr(optimizer, "lr", None), numbers.Real)
+            and callable(getattr(optimizer, "step", None))):
+        raise TypeError(f"optimizer: {type(optimizer).__name__} is not an Optimizer "
+                        "(expected an object with an lr and a step())")
+    return optimizer
+
+
+def int_list(values, name: str) -> list:
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{name}: expected a list of integers, got {type(values).__name__}") from None
+    for k, value in enumerate(values):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name}[{k}]: expected an integer, got {value!r}")
+    return [operator.index(value) for value in values]
+
+
+def linear_lr_factors(start_factor, end_factor) -> tuple:
+    start = real_number(start_factor, "start_factor")
+    end = real_number(end_factor, "end_factor")
+    if start > 1.0 or start <= 0:
+        raise ValueError(f"start_factor: expected a value in (0, 1], got {start}")
+    if end > 1.0 or end < 0:
+        raise ValueError(f"end_factor: expected a value in [0, 1], got {end}")
+    return start, end
+
+
+def plateau_factor(factor) -> float:
+    factor = real_number(factor, "factor")
+    if factor >= 1.0:
+        raise ValueError(f"factor: expected a value < 1.0, got {factor}")
+    return factor
+
+
+def scheduler_state(state, current: dict) -> dict:
+    """A scheduler's load_state_dict argument: a mapping whose keys its state_dict has."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state_dict: expected a mapping, got {type(state).__name__}")
+    for key in state:
+        if key not in current:
+            raise ValueError(f"state_dict: unexpected key {key!r}; expected the keys "
+                             f"{', '.join(repr(k) for k in current)}")
+    return dict(state)
+
+
 # --- composite checks used by functional.py and the classes -------------------------
 
 def linear_args(x, weight, bias):
@@ -635,3 +805,48 @@ def data_parallel_loss(loss_fn, loss_types: tuple) -> bool:
         raise ValueError(f"loss_fn: a data-parallel step needs reduction 'mean' or 'sum' "
                          f"(one global loss), got {loss_fn.reduction!r}")
     return loss_fn.reduction == "mean"
+
+# --- Net.fit / predict / evaluate ---------------------------------------------------------
+
+def rows_like(y, name: str, n_rows: int, x_name: str) -> np.ndarray:
+    """A target array whose first axis matches the N rows of ``x_name`` (its values are
+    the loss's to check); the caller's array itself when it is one."""
+    y = _as_ndarray(y, name)
+    if y.ndim == 0 or y.shape[0] != n_rows:
+        raise ValueError(f"{name}: expected {n_rows} rows (as {x_name} has), got shape "
+                         f"{shape_str(y.shape)}")
+    return y
+
+
+def optional_batch_size(batch_size):
+    return None if batch_size is None else positive_int(batch_size, "batch_size")
+
+
+def fit_options(epochs, batch_size, validation_split, patience, callbacks, loss_fn):
+    epochs = int(positive_int(epochs, "epochs"))
+    batch_size = positive_int(batch_size, "batch_size")
+    split = real_number(validation_split, "validation_split", minimum=0.0)
+    if not split < 1.0:
+        raise ValueError(f"validation_split: expected a value in [0, 1), got {split}")
+    if patience is not None:
+        patience = positive_int(patience, "patience")
+    callbacks = tuple(callbacks)
+    for k, cb in enumerate(callbacks):
+        if not callable(cb):
+            raise TypeError(f"callbacks[{k}]: expected a function cb(epoch, logs), "
+                            f"got {type(cb).__name__}")
+    if getattr(loss_fn, "reduction", "mean") == "none":
+        raise ValueError("loss_fn: fit needs one number per batch: reduction 'mean' or 'sum', "
+                         "got 'none'")
+    return epochs, batch_size, split, patience, callbacks
+
+
+def validation_pair(data, in_features: int, dtype):
+    """fit's validation_data: a pair (x_val (M, in_features), y_val with M rows)."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError("validation_data: expected a pair (x_val, y_val), got "
+                        f"{type(data).__name__}" + (f" of length {len(data)}"
+                                                    if isinstance(data, (tuple, list)) else ""))
+    x_val = layer_input(data[0], "validation_data[0]", in_features, dtype)
+    y_val = rows_like(data[1], "validation_data[1]", x_val.shape[0], "validation_data[0]")
+    return x_val, y_val

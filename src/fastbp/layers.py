@@ -12,6 +12,38 @@ from fastbp._typing import ArrayLike, DTypeLike, FloatArray, ParameterPair
 
 __all__ = ["Layer"]
 
+INITS = ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
+
+
+def init_gain(activation) -> float:
+    """torch.nn.init.calculate_gain for the layer's activation: relu sqrt(2), tanh 5/3,
+    leaky_relu sqrt(2 / (1 + slope**2)), every other (and none) 1."""
+    name, options = activation if isinstance(activation, tuple) else (activation, {})
+    if name == "relu":
+        return math.sqrt(2.0)
+    if name == "tanh":
+        return 5.0 / 3
+    if name == "leaky_relu":
+        return math.sqrt(2.0 / (1 + options.get("negative_slope", 0.01) ** 2))
+    return 1.0
+
+
+def initial_weight(rng: np.random.Generator, init: str, activation, shape: tuple) -> np.ndarray:
+    """A (out, in) weight drawn (float64) as ``init`` says; see Layer."""
+    fan_out, fan_in = shape
+    if init == "default":
+        bound = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, shape)
+    gain = init_gain(activation)
+    if init.startswith("xavier"):
+        std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    else:
+        std = gain / math.sqrt(fan_in)
+    if init.endswith("uniform"):
+        bound = math.sqrt(3.0) * std
+        return rng.uniform(-bound, bound, shape)
+    return rng.normal(0.0, std, shape)
+
 
 class Layer:
     """A fully connected layer y = activation(x @ weight.T + bias), as torch.nn.Linear
@@ -25,8 +57,12 @@ class Layer:
         applied to the layer's output (the softmaxes over out_features)
     bias : bool, keyword-only, default True
     dtype : float32 (default) or float64; inputs are converted to it
-    seed : int or None; weight and bias are drawn from U(-1/sqrt(in_features),
-        1/sqrt(in_features)), torch.nn.Linear's default, with this seed
+    seed : int or None; the random initialization draws with this seed
+    init : 'default' | 'xavier_uniform' | 'xavier_normal' | 'kaiming_uniform' |
+        'kaiming_normal', keyword-only.  'default' is torch.nn.Linear's: weight and bias
+        from U(-1/sqrt(in_features), 1/sqrt(in_features)).  The others are
+        torch.nn.init's formulas (fan_in = in_features, fan_out = out_features; kaiming
+        in mode 'fan_in') with the gain of the activation as ``calculate_gain``, and a zero bias.
 
     Attributes
     ----------
@@ -44,7 +80,8 @@ class Layer:
     """
 
     def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
-                 bias: bool = True, dtype: DTypeLike = np.float32, seed: int | None = None) -> None:
+                 bias: bool = True, dtype: DTypeLike = np.float32, seed: int | None = None,
+                 init: str = "default") -> None:
         self.in_features = v.positive_int(in_features, "in_features")
         self.out_features = v.positive_int(out_features, "out_features")
         self._act = v.activation_code(activation)
@@ -53,12 +90,14 @@ class Layer:
             raise TypeError(f"bias: expected True or False, got {bias!r}")
         self.dtype = v.dtype_option(dtype)
         rng = np.random.default_rng(v.seed_option(seed))
+        init = v.choice(init, "init", INITS)
         bound = 1.0 / math.sqrt(self.in_features)
         shape = (self.out_features, self.in_features)
-        self._weight = rng.uniform(-bound, bound, shape).astype(self.dtype)
+        self._weight = initial_weight(rng, init, activation, shape).astype(self.dtype)
         self._grad_weight = np.zeros(shape, dtype=self.dtype)
         if bias:
-            self._bias = rng.uniform(-bound, bound, self.out_features).astype(self.dtype)
+            self._bias = (rng.uniform(-bound, bound, self.out_features).astype(self.dtype)
+                          if init == "default" else np.zeros(self.out_features, self.dtype))
             self._grad_bias = np.zeros(self.out_features, dtype=self.dtype)
         else:
             self._bias = None

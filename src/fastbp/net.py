@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from fastbp import _io
+from fastbp import _io, training
 from fastbp import _validate as v
 from fastbp._step import TrainStep
+from fastbp.clip import clip_grad_norm_
 from fastbp._typing import ArrayLike, FloatArray, LossFunction, Optimizer, ParameterPair
 from fastbp.layers import Layer
 
@@ -156,7 +157,7 @@ class Net:
     # --- training ----------------------------------------------------------------------------
 
     def train_step(self, x: ArrayLike, target: ArrayLike, loss_fn: LossFunction,
-                   optimizer: Optimizer) -> float:
+                   optimizer: Optimizer, *, max_grad_norm: float | None = None) -> float:
         """zero_grad, forward, loss, backward and optimizer.step in one call; returns the loss.
 
         The result and the parameters after it are exactly (the same floats) those of::
@@ -164,6 +165,7 @@ class Net:
             net.zero_grad()
             loss = loss_fn(net(x), target)
             net.backward(loss_fn.backward())
+            clip_grad_norm_(net, max_grad_norm)    # only when max_grad_norm is given
             optimizer.step()
 
         With an SGD over exactly this Net's parameters and one of fastbp's loss classes
@@ -188,6 +190,8 @@ class Net:
         target : what ``loss_fn`` takes as its target
         loss_fn : a loss object, e.g. ``MSELoss()``
         optimizer : e.g. ``SGD(net, lr=0.1)``
+        max_grad_norm : float or None, keyword-only; when given, the gradients are clipped
+            to this joint 2-norm (``clip_grad_norm_``) before the optimizer's step
 
         Returns
         -------
@@ -196,16 +200,21 @@ class Net:
         PyTorch equivalent: ``opt.zero_grad(); loss = loss_fn(model(x), target);
         loss.backward(); opt.step()``.
         """
+        if max_grad_norm is not None:  # the compiled step does not clip (yet)
+            max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
+            return self._unfused_train_step(x, target, loss_fn, optimizer, max_grad_norm)
         loss = self._step.run(x, target, loss_fn, optimizer)
         if loss is None:  # not a loss/optimizer the compiled step supports
             loss = self._unfused_train_step(x, target, loss_fn, optimizer)
         return loss
 
-    def _unfused_train_step(self, x, target, loss_fn, optimizer):
+    def _unfused_train_step(self, x, target, loss_fn, optimizer, max_grad_norm=None):
         self.zero_grad()
         output = self.forward(x)
         loss = loss_fn(output, target)
         self.backward(loss_fn.backward())
+        if max_grad_norm is not None:
+            clip_grad_norm_(self, max_grad_norm)
         optimizer.step()
         return loss
 
@@ -219,6 +228,11 @@ class Net:
         for k in range(len(self.layers) - 1, -1, -1):
             grad = self.layers[k]._backward(grad, need_grad_x=k > 0)
         return loss, output
+
+    # Keras's fit, predict and evaluate over train_step and forward (fastbp.training).
+    fit = training.fit
+    predict = training.predict
+    evaluate = training.evaluate
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({k}): {layer!r}" for k, layer in enumerate(self.layers))

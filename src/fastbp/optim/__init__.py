@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fastbp import _optim
 from fastbp import _validate as v
 from fastbp._typing import ParameterPair
+from fastbp.optim import lr_scheduler
+from fastbp.optim._optimizers import Adagrad, Adam, AdamW, Optimizer, RMSprop
 
 if TYPE_CHECKING:
     from fastbp.net import Net
 
-__all__ = ["SGD"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
-class SGD:
+class SGD(Optimizer):
     """Stochastic gradient descent with torch.optim.SGD's exact update rule.
 
     Parameters
@@ -43,20 +45,36 @@ class SGD:
     def __init__(self, params: Net | Iterable[ParameterPair], lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  maximize: bool = False) -> None:
-        self.lr = v.real_number(lr, "lr", minimum=0.0)
-        self.momentum = v.real_number(momentum, "momentum", minimum=0.0)
-        self.dampening = v.real_number(dampening, "dampening")
-        self.weight_decay = v.real_number(weight_decay, "weight_decay", minimum=0.0)
-        for flag, name in ((nesterov, "nesterov"), (maximize, "maximize")):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name}: expected True or False, got {flag!r}")
-        self.nesterov, self.maximize = bool(nesterov), bool(maximize)
-        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError("nesterov: Nesterov momentum requires momentum > 0 and dampening == 0, "
-                             f"got momentum={self.momentum}, dampening={self.dampening}")
-        self.params = v.parameter_pairs(params)
-        self._flat = [(p.reshape(-1), g.reshape(-1)) for p, g in self.params]
+        super().__init__(params, self._check_options(dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, maximize=maximize)))
         self._buffers = [None] * len(self.params)  # momentum buffers, made on the first step
+
+    _option_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+    _scalar_names = ()  # torch's SGD counts no steps: "first step" is "no buffer yet"
+
+    @staticmethod
+    def _check_options(options: dict[str, Any]) -> dict[str, Any]:
+        return v.sgd_options(**options)
+
+    def _buffer_names(self, options, state):
+        # Made by the first step with momentum != 0, so saved only once they exist.
+        has_buffers = state is not None and bool(self.params) and "momentum_buffer.0" in state
+        return ("momentum_buffer",) if has_buffers else ()
+
+    def _scalars(self) -> dict[str, int]:
+        return {}
+
+    def _set_scalars(self, scalars: dict[str, int]) -> None:
+        pass
+
+    def _buffers_by_name(self) -> dict[str, list]:
+        if not self._buffers or any(buf is None for buf in self._buffers):
+            return {}
+        return {"momentum_buffer": self._buffers}
+
+    def _set_buffers(self, buffers: dict[str, list]) -> None:
+        self._buffers = buffers.get("momentum_buffer", [None] * len(self.params))
 
     def step(self) -> None:
         """Update every parameter in place from its current gradient."""
@@ -67,13 +85,3 @@ class SGD:
                 buf = self._buffers[k] = np.empty_like(p)
             _optim.sgd_step(p, g, buf, self.lr, self.momentum, self.dampening,
                             self.weight_decay, self.nesterov, self.maximize, first)
-
-    def zero_grad(self) -> None:
-        """Set every gradient to zero."""
-        for _, g in self._flat:
-            g.fill(0)
-
-    def __repr__(self) -> str:
-        return (f"SGD(lr={self.lr}, momentum={self.momentum}, dampening={self.dampening}, "
-                f"weight_decay={self.weight_decay}, nesterov={self.nesterov}, "
-                f"maximize={self.maximize})")
