@@ -27,7 +27,8 @@ def run_cases():
         losses = []
         for x, y, rows in mpi_cases.batches(name, size):
             lo, hi = rows[rank]
-            losses.append(dp.train_step(x[lo:hi], y[lo:hi], loss_fn, optimizer))
+            losses.append(dp.train_step(x[lo:hi], y[lo:hi], loss_fn, optimizer,
+                                        max_grad_norm=mpi_cases.max_grad_norm(name)))
         for key, value in net.state_dict().items():
             out[f"{name}/{key}"] = value
         out[f"{name}/losses"] = np.array(losses)
@@ -75,7 +76,26 @@ def run_errors():
     return out
 
 
+def run_fits(out_dir):
+    """DataParallel.fit of each fit case; rank 0 alone writes the checkpoint."""
+    out = {}
+    for name in mpi_cases.FIT_CASES:
+        net, loss_fn, optimizer, x, y, options = mpi_cases.fit_case(name, seed=100 * rank)
+        if name == "ordered":
+            options["checkpoint"] = f"{out_dir}/checkpoint{rank}.npz"
+        history = DataParallel(net).fit(x, y, loss_fn, optimizer, **options)
+        for key, value in net.state_dict().items():
+            out[f"{name}/{key}"] = value
+        out[f"{name}/loss"] = np.array(history.loss)
+        out[f"{name}/val_loss"] = np.array(history.val_loss)
+        out[f"{name}/lr"] = np.array(history.lr)
+        out[f"{name}/best_epoch"] = -1 if history.best_epoch is None else history.best_epoch
+        out[f"{name}/stopped_early"] = history.stopped_early
+    return out
+
+
 if __name__ == "__main__":
     scenario, out_dir = sys.argv[1], sys.argv[2]
-    results = {"cases": run_cases, "errors": run_errors}[scenario]()
+    results = {"cases": run_cases, "errors": run_errors,
+               "fit": lambda: run_fits(out_dir)}[scenario]()
     np.savez(f"{out_dir}/rank{rank}.npz", **results)

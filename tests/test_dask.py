@@ -2,6 +2,12 @@
 GridSearchCV(n_jobs=-1) under joblib's "dask" backend, over a LocalCluster of two worker
 processes, gives what the sequential search gives."""
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,6 +18,7 @@ import joblib  # noqa: E402  (scikit-learn's dependency)
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
+import fastbp  # noqa: E402
 from fastbp.sklearn import MLPClassifier  # noqa: E402
 
 SCORES = ["mean_test_score", "std_test_score", "rank_test_score",
@@ -42,3 +49,20 @@ def test_grid_search_on_a_dask_cluster_equals_the_sequential_search():
         np.testing.assert_allclose(search.cv_results_[key], sequential.cv_results_[key],
                                    rtol=1e-12, err_msg=key)
     np.testing.assert_array_equal(search.predict(x), sequential.predict(x))
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.mark.skipif(not README.is_file(), reason="tests run from a copy without the README")
+def test_readme_recipe_runs_as_written(tmp_path):
+    recipe = re.search(r"cat > search.py <<'EOF'\n(.*?)\nEOF\npython search.py",
+                       README.read_text(encoding="utf-8"), re.S)
+    (tmp_path / "search.py").write_text(recipe.group(1), encoding="utf-8")
+    # the workers import the fastbp under test, wherever it was imported from here
+    path = os.pathsep.join([str(Path(fastbp.__file__).parent.parent),
+                            os.environ.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "search.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600, env=dict(os.environ, PYTHONPATH=path))
+    assert out.returncode == 0, out.stderr
+    assert re.fullmatch(r"\{'alpha': .*, 'hidden_layer_sizes': .*\} 0\.9\d\d\n", out.stdout)

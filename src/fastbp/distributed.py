@@ -9,7 +9,9 @@ launcher: ``mpiexec -n 4 python train.py``.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
+from typing import Any
 
 try:
     from mpi4py import MPI
@@ -19,8 +21,9 @@ except ImportError as exc:
 
 import numpy as np
 
-from fastbp import _distributed, losses
+from fastbp import _distributed, losses, training
 from fastbp import _validate as v
+from fastbp.clip import clip_grad_norm_
 from fastbp._typing import ArrayLike, LossFunction, Optimizer
 from fastbp.losses import CrossEntropyLoss, NLLLoss
 from fastbp.net import Net
@@ -105,14 +108,13 @@ class DataParallel:
         loss_fn(ddp(x), y).backward(); opt.step()``, with the loss normalized globally.
         """
         if self.size == 1:
-            if max_grad_norm is not None:
-                raise NotImplementedError("max_grad_norm needs fastbp.clip_grad_norm_")
-            return self.net.train_step(x_local, y_local, loss_fn, optimizer)
+            return self.net.train_step(x_local, y_local, loss_fn, optimizer,
+                                       max_grad_norm=max_grad_norm)
         flat, n = self._flat, self._n
         error = None
         try:
             if max_grad_norm is not None:
-                raise NotImplementedError("max_grad_norm needs fastbp.clip_grad_norm_")
+                max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
             mean = v.data_parallel_loss(loss_fn, _LOSSES)
             summed = copy.copy(loss_fn)
             summed.reduction = "sum"
@@ -141,11 +143,58 @@ class DataParallel:
         else:
             value = total
             self._grads.scatter()
+        if max_grad_norm is not None:  # the global gradient's norm, the same on every rank
+            clip_grad_norm_(self.net, max_grad_norm)
         optimizer.step()
         return float(self.net.dtype.type(value))
 
+    def fit(self, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: Optimizer,
+            **options: Any) -> training.History:
+        """``Net.fit`` over the ranks: the same epochs, batches, validation, schedules,
+        early stopping and History as ``net.fit(x, y, loss_fn, optimizer, **options)``.
+
+        Collective: every rank passes the same x, y and options.  Each global batch of
+        ``batch_size`` samples (the rows ``Net.fit`` would take) is cut into contiguous,
+        near-equal parts, rank r training on the r-th, so the trajectory is that of
+        single-process ``Net.fit`` with the same seed, float rounding aside.  With
+        ``seed=None`` rank 0 draws the seed and every rank uses it.  Only rank 0 shows
+        progress and writes ``checkpoint``; callbacks run on every rank and must decide
+        alike.  Ctrl-C raises KeyboardInterrupt (mpiexec then ends every rank) instead of
+        ending fit after the step, which a single rank cannot do alone.
+
+        PyTorch equivalent: a DistributedDataParallel training loop with a
+        DistributedSampler that does not pad.
+        """
+        if options.get("seed") is None:
+            entropy = np.random.SeedSequence().entropy if self.rank == 0 else None
+            options["seed"] = self.comm.bcast(entropy, root=0)
+        if self.rank != 0:
+            options["progress"], options["checkpoint"] = False, None
+        # Net.fit's options with its defaults (an unknown one: Net.fit's TypeError)
+        bound = inspect.signature(training.fit).bind(self.net, x, y, loss_fn, optimizer,
+                                                     **options)
+        bound.apply_defaults()
+        return training._fit(**bound.arguments, batch_step=self._batch_step,
+                             catch_ctrl_c=False)
+
+    def _batch_step(self, x, y, rows, loss_fn, optimizer, **step_kwargs):
+        """train_step on this rank's part of the global batch x[rows], y[rows]."""
+        if isinstance(rows, slice):
+            start, stop = rows.start, min(rows.stop, x.shape[0])
+            lo, hi = _part(stop - start, self.rank, self.size)
+            part = slice(start + lo, start + hi)
+        else:
+            lo, hi = _part(len(rows), self.rank, self.size)
+            part = rows[lo:hi]
+        return self.train_step(x[part], y[part], loss_fn, optimizer, **step_kwargs)
+
     def __repr__(self) -> str:
         return f"DataParallel(rank {self.rank} of {self.size}, {self.net!r})"
+
+
+def _part(n, rank, size):
+    """(lo, hi): rank's contiguous part of n rows, the parts near-equal and in rank order."""
+    return n * rank // size, n * (rank + 1) // size
 
 
 def _mean_divisor(loss_fn, output, target) -> float:
