@@ -12,7 +12,7 @@ OPENBLAS_NUM_THREADS = 1, and threadpoolctl), ranks started by mpiexec:
 - strong scaling: global batch 256, split over the ranks;
 - the Allreduce of the step's flat buffer (all gradients + 3 scalars, 814 KB in float32),
   timed apart from training, as a share of the step time;
-- 1 rank: DataParallel against plain Net training on the same batches (wrapper overhead).
+- 1 rank: DataParallel.fit against Net.fit on the same batches (the wrapper's overhead).
 Each configuration is one mpiexec run of this script in --worker mode; rank 0 prints one
 JSON line, which the driver collects into the table.
 """
@@ -45,34 +45,13 @@ def build_net():
     return fastbp.Net([fastbp.Layer(IN, HIDDEN, "relu", seed=0), fastbp.Layer(HIDDEN, OUT, seed=1)])
 
 
-def contiguous_part(lo, hi, rank, size):
-    """Rank r's part of rows [lo, hi): contiguous, near-equal, in rank order."""
-    n = hi - lo
-    return lo + (n * rank) // size, lo + (n * (rank + 1)) // size
-
-
-def dp_epochs(dp, x, y, global_batch, epochs):
+def train(trainer, net, x, y, batch_size, epochs):
+    """trainer.fit (a Net's or a DataParallel's) with the benchmark's loss and optimizer;
+    returns the number of steps taken."""
     import fastbp
-    loss_fn, optimizer = fastbp.CrossEntropyLoss(), fastbp.SGD(dp.net, lr=0.01, momentum=0.9)
-    steps = 0
-    for _ in range(epochs):
-        for k in range(0, len(x), global_batch):
-            lo, hi = contiguous_part(k, min(k + global_batch, len(x)), dp.rank, dp.size)
-            dp.train_step(x[lo:hi], y[lo:hi], loss_fn, optimizer)
-            steps += 1
-    return steps
-
-
-def plain_epochs(net, x, y, batch, epochs):
-    import fastbp
-    loss_fn, optimizer = fastbp.CrossEntropyLoss(), fastbp.SGD(net, lr=0.01, momentum=0.9)
-    if hasattr(net, "fit"):
-        net.fit(x, y, loss_fn, optimizer, epochs=epochs, batch_size=batch, shuffle=False,
-                progress=False)
-        return
-    for _ in range(epochs):
-        for k in range(0, len(x), batch):
-            net.train_step(x[k:k + batch], y[k:k + batch], loss_fn, optimizer)
+    trainer.fit(x, y, fastbp.CrossEntropyLoss(), fastbp.SGD(net, lr=0.01, momentum=0.9),
+                epochs=epochs, batch_size=batch_size, seed=0, progress=False)
+    return epochs * -(-len(x) // batch_size)
 
 
 def worker(args):
@@ -86,10 +65,10 @@ def worker(args):
     x, y = data(args.samples)
     global_batch = 256 * comm.size if args.mode == "weak" else 256
     dp = DataParallel(build_net(), comm)
-    dp_epochs(dp, x[:global_batch * 4], y[:global_batch * 4], global_batch, 1)  # warm-up
+    train(dp, dp.net, x[:global_batch * 4], y[:global_batch * 4], global_batch, 1)  # warm-up
     comm.Barrier()
     start = time.perf_counter()
-    steps = dp_epochs(dp, x, y, global_batch, args.epochs)
+    steps = train(dp, dp.net, x, y, global_batch, args.epochs)
     comm.Barrier()
     elapsed = time.perf_counter() - start
     # the step's Allreduce alone, on the step's own buffer
@@ -105,14 +84,16 @@ def worker(args):
               "samples_per_s": args.epochs * args.samples / elapsed,
               "step_ms": 1e3 * elapsed / steps, "allreduce_ms": 1e3 * allreduce,
               "buffer_kb": flat.nbytes / 1e3}
-    if comm.size == 1:  # the same batches without the wrapper, interleaved repeats
+    if comm.size == 1:  # Net.fit on the same batches: the wrapper's cost, interleaved repeats
         plain, wrapped = [], []
         for _ in range(3):
+            net = build_net()
             start = time.perf_counter()
-            plain_epochs(build_net(), x, y, 256, args.epochs)
+            train(net, net, x, y, 256, args.epochs)
             plain.append(time.perf_counter() - start)
+            dp = DataParallel(build_net(), comm)
             start = time.perf_counter()
-            dp_epochs(DataParallel(build_net(), comm), x, y, 256, args.epochs)
+            train(dp, dp.net, x, y, 256, args.epochs)
             wrapped.append(time.perf_counter() - start)
         result["plain_s"], result["wrapped_s"] = min(plain), min(wrapped)
     if comm.rank == 0:
@@ -166,7 +147,7 @@ def main():
             print(f"{mode:>6} {r['ranks']:>5} {r['global_batch']:>6} {r['samples_per_s']:>10.0f} "
                   f"{r['step_ms']:>8.2f} {r['allreduce_ms']:>12.3f} {share:>6.1%} "
                   f"{r['samples_per_s'] / one['samples_per_s']:>8.2f}")
-    print(f"1 rank: DataParallel {one['wrapped_s']:.3f} s vs plain Net training "
+    print(f"1 rank: DataParallel.fit {one['wrapped_s']:.3f} s vs Net.fit "
           f"{one['plain_s']:.3f} s per {args.epochs} epoch(s): overhead "
           f"{one['wrapped_s'] / one['plain_s'] - 1:+.1%}  (flat buffer {many['buffer_kb']:.0f} KB)")
 
