@@ -31,6 +31,7 @@ MODULES = {
     "_step": [],
     "_distributed": [],
     "_metrics": [],
+    "_sk_solvers": ["sk_solvers.c"],
     "_build_info": [],
 }
 

@@ -850,3 +850,23 @@ def validation_pair(data, in_features: int, dtype):
     x_val = layer_input(data[0], "validation_data[0]", in_features, dtype)
     y_val = rows_like(data[1], "validation_data[1]", x_val.shape[0], "validation_data[0]")
     return x_val, y_val
+
+def mlp_parameters(coefs, intercepts, layer_units, dtype) -> tuple[list, list]:
+    """A scikit-learn MLP's coefs_ and intercepts_ (attributes a user may set) as C-contiguous
+    ``dtype`` arrays of the shapes the layer sizes give: (units[l], units[l+1]) and
+    (units[l+1],).  Arrays already so are returned as they are (training updates them)."""
+    n = len(layer_units) - 1
+    if len(coefs) != n or len(intercepts) != n:
+        raise ValueError(f"coefs_, intercepts_: expected {n} arrays each for the layer sizes "
+                         f"{list(layer_units)}, got {len(coefs)} and {len(intercepts)}")
+    coefs = [np.ascontiguousarray(c, dtype=dtype) for c in coefs]
+    intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in intercepts]
+    for k in range(n):
+        expected = (layer_units[k], layer_units[k + 1])
+        if coefs[k].shape != expected:
+            raise ValueError(f"coefs_[{k}]: expected shape {shape_str(expected)}, "
+                             f"got {shape_str(coefs[k].shape)}")
+        if intercepts[k].shape != expected[1:]:
+            raise ValueError(f"intercepts_[{k}]: expected shape {shape_str(expected[1:])}, "
+                             f"got {shape_str(intercepts[k].shape)}")
+    return coefs, intercepts
