@@ -204,6 +204,17 @@ class Net:
         optimizer.step()
         return loss
 
+    def _gradients(self, x, target, loss_fn):
+        """zero_grad, forward, loss, backward, skipping the input's gradient (no parameter
+        needs it): the local part of a data-parallel step.  Returns (loss, output)."""
+        self.zero_grad()
+        output = self.forward(x)
+        loss = loss_fn(output, target)
+        grad = loss_fn.backward()
+        for k in range(len(self.layers) - 1, -1, -1):
+            grad = self.layers[k]._backward(grad, need_grad_x=k > 0)
+        return loss, output
+
     # Keras's fit, predict and evaluate over train_step and forward (fastbp.training).
     fit = training.fit
     predict = training.predict
