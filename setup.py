@@ -29,6 +29,7 @@ MODULES = {
     "_optim": [],
     "_clip": [],
     "_step": [],
+    "_distributed": [],
     "_metrics": [],
     "_sk_solvers": ["sk_solvers.c"],
     "_build_info": [],

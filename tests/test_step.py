@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import DTYPES, SGD_OPTIONS, layouts
 
+import fastbp
 from fastbp import (SGD, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,
                     Layer, MSELoss, Net, NLLLoss, SmoothL1Loss)
 
@@ -730,3 +731,77 @@ def test_backward_after_a_fused_step_is_not_overwritten_by_the_next(rng):
     net.train_step(x, t, loss_fn, opt)
     np.testing.assert_array_equal(grad, kept)
     assert not np.array_equal(loss_fn.backward(), kept)  # the new step's gradient
+
+
+# Every optimizer of fastbp.optim, each with the options that take its other branches.
+OPTIMIZERS = [
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("Adam", {"lr": 0.01}),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1, "maximize": True}),
+    ("AdamW", {"lr": 0.01, "betas": (0.8, 0.99)}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+    ("Adagrad", {"lr": 0.05, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+]
+
+
+def manual_clipped_step(net, x, target, loss_fn, optimizer, max_grad_norm):
+    net.zero_grad()
+    loss = loss_fn(net(x), target)
+    net.backward(loss_fn.backward())
+    if max_grad_norm is not None:
+        fastbp.clip_grad_norm_(net, max_grad_norm)
+    optimizer.step()
+    return loss
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, options", OPTIMIZERS, ids=lambda o: str(o))
+@pytest.mark.parametrize("max_grad_norm", [None, 0.5])
+def test_every_optimizer_and_clipping_run_compiled(rng, dtype, name, options, max_grad_norm):
+    fused, manual = twin_nets("relu-tanh-softmax", dtype)
+    cls = getattr(fastbp, name)
+    opt_f, opt_m = cls(fused, **options), cls(manual, **options)
+    loss_f, loss_m = CrossEntropyLoss(), CrossEntropyLoss()
+    for step in range(12):
+        x = rng.standard_normal((9, fused.in_features)).astype(dtype)
+        t = rng.integers(0, fused.out_features, 9)
+        before = fused._step.compiled_steps
+        a = fused.train_step(x, t, loss_f, opt_f, max_grad_norm=max_grad_norm)
+        assert fused._step.compiled_steps == before + 1, "train_step took the unfused path"
+        b = manual_clipped_step(manual, x, t, loss_m, opt_m, max_grad_norm)
+        assert a == b
+        assert_same_state(fused, manual)
+        if step == 5:  # a schedule's write of lr takes effect at the next compiled step
+            opt_f.lr = opt_m.lr = opt_f.lr / 2
+    state_f, state_m = opt_f.state_dict(), opt_m.state_dict()
+    assert state_f.keys() == state_m.keys()
+    for key in state_f:
+        np.testing.assert_array_equal(state_f[key], state_m[key])
+
+
+V2_ACTIVATIONS = ["gelu", ("gelu", {"approximate": "tanh"}), "silu",
+                  ("leaky_relu", {"negative_slope": 0.2}), ("elu", {"alpha": 0.7}),
+                  ("softplus", {"beta": 2.0, "threshold": 3.0})]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", V2_ACTIVATIONS, ids=str)
+@pytest.mark.parametrize("n", [1, 16])
+def test_v2_activations_run_compiled(rng, dtype, activation, n):
+    def net():
+        return Net([Layer(5, 16, activation, dtype=dtype, seed=0),
+                    Layer(16, 8, activation, bias=False, dtype=dtype, seed=1),
+                    Layer(8, 3, dtype=dtype, seed=2)])
+    fused, manual = net(), net()
+    opt_f, opt_m = SGD(fused, lr=0.1, momentum=0.9), SGD(manual, lr=0.1, momentum=0.9)
+    loss_f, loss_m = MSELoss(), MSELoss()
+    for _ in range(10):
+        x, t = batch(rng, fused, n, dtype)
+        x *= 4  # past softplus's threshold and into gelu's and elu's tails
+        assert compiled_step(fused, x, t, loss_f, opt_f) == manual_step(manual, x, t, loss_m,
+                                                                          opt_m)
+        assert_same_state(fused, manual, opt_f, opt_m)
+    # the Layers' caches (the pre-activation included) serve a manual backward alike
+    gy = rng.standard_normal((n, 3)).astype(dtype)
+    np.testing.assert_array_equal(fused.backward(gy), manual.backward(gy))

@@ -15,6 +15,7 @@ from fastbp.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from fastbp._show_config import show_config
 from fastbp._version import __version__
 
-__all__ = ["Layer", "Net", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "optim", "clip_grad_norm_", "clip_grad_value_", "functional", "show_config", "__version__",
+__all__ = ["Layer", "Net", "functional", "optim", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
+           "clip_grad_norm_", "clip_grad_value_", "gradcheck", "GradcheckError",
            "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
-           "BCELoss", "BCEWithLogitsLoss", "gradcheck", "GradcheckError"]
+           "BCELoss", "BCEWithLogitsLoss", "show_config", "__version__"]

@@ -111,20 +111,24 @@ cdef void softmax_rows_backward(bint take_log, const floating* gy, const floatin
 
 
 cdef bint act_needs_input(int code) noexcept nogil:
-    return False  # gelu, silu, leaky_relu, elu, softplus: True
+    return code >= GELU  # the v2 activations: gelu ... softplus
 
 
 cdef void act_forward(const ActRecord* act, const floating* z, floating* y,
                       Py_ssize_t N, Py_ssize_t C) noexcept nogil:
-    # An activation with options: a case here before the option-free ones.
-    activation_forward(act.code, z, y, N, C)
+    if act_needs_input(act.code):
+        activation2_forward(act.code, z, y, N * C, act.option0, act.option1)
+    else:
+        activation_forward(act.code, z, y, N, C)
 
 
 cdef void act_backward(const ActRecord* act, const floating* gy, const floating* z,
                        const floating* y, floating* gz, Py_ssize_t N,
                        Py_ssize_t C) noexcept nogil:
-    # An activation whose backward reads z or takes options: a case here.
-    activation_backward(act.code, gy, y, gz, N, C)
+    if act_needs_input(act.code):
+        activation2_backward(act.code, gy, z, gz, N * C, act.option0, act.option1)
+    else:
+        activation_backward(act.code, gy, y, gz, N, C)
 
 
 def forward(int act, const floating[::1] x, floating[::1] out, Py_ssize_t n_rows):

@@ -21,6 +21,7 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
 from fastbp._activations cimport IDENTITY, act_backward, act_forward, act_needs_input
+from fastbp._clip cimport clip_coefficient, scale, vector_norm
 from fastbp._dense cimport LayerArgs, LayerRecord, dense_backward, dense_forward
 from fastbp._losses cimport LossArgs, LossRecord, loss_value_grad
 from fastbp._optim cimport OptimizerState, OptimRecord, ParamSlot, optimizer_step
@@ -65,12 +66,14 @@ cdef enum:
 cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
                          ParamSlot* params, Py_ssize_t n_params,
                          const floating* x_ni, Py_ssize_t N,
-                         const LossRecord* loss, OptimRecord* opt) noexcept nogil:
+                         const LossRecord* loss, OptimRecord* opt,
+                         bint clip, double max_norm, double* norms) noexcept nogil:
     """The ``parts`` of one training step; returns the loss value (0 without the loss).
 
     Trusts: the slots point at live buffers of the sizes they state, for this N and this
     dtype; x_ni is (N, layers[0].I); params are the Net's parameters in order; loss's
-    arrays are what loss.kind reads; none of them meets a workspace or a gradient.
+    arrays are what loss.kind reads; none of them meets a workspace or a gradient;
+    norms has room for n_params doubles (clip: clip_grad_norm_ to max_norm).
     IN x_ni; IN/OUT every parameter, gradient, optimizer state and workspace.
     """
     cdef Py_ssize_t k
@@ -107,11 +110,31 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
         grad_x = <floating*>layers[k - 1].gy if k > 0 else NULL
         dense_backward(grad, <floating*>S.x, <floating*>S.L.w, grad_x, <floating*>S.L.gw,
                        <floating*>S.L.gb, N, S.L.n_in, S.L.n_out)
-    # (train_step's gradient clipping, max_grad_norm, goes here: between the backward and
-    # the update, over params[0 .. n_params))
+    if clip:
+        clip_by_total_norm(params, n_params, <floating*>NULL, max_norm, norms)
     # optimizer.step(): every parameter in parameters() order
     optimizer_step(opt, params, n_params)
     return value
+
+
+cdef void clip_by_total_norm(ParamSlot* params, Py_ssize_t n_params, floating* dtype,
+                             double max_norm, double* norms) noexcept nogil:
+    """clip_grad_norm_(params, max_norm): each gradient's 2-norm in its dtype, their
+    2-norm (in float32 for float32 gradients), then the gradients scaled by the clamped
+    coefficient -- fastbp.clip_grad_norm_'s kernels in its order (dtype: which one)."""
+    cdef Py_ssize_t k
+    cdef bint single = floating is float
+    for k in range(n_params):
+        norms[k] = vector_norm(<floating*>params[k].g, params[k].n, 2.0)
+        if single:
+            norms[k] = <float>norms[k]
+    cdef double total = vector_norm(norms, n_params, 2.0)
+    if single:
+        total = <float>total
+    cdef double coefficient = clip_coefficient(total, max_norm, single)
+    if coefficient != 1.0:
+        for k in range(n_params):
+            scale(<floating*>params[k].g, params[k].n, coefficient)
 
 
 cdef inline char* data(cnp.ndarray arr) noexcept:
@@ -159,6 +182,10 @@ cdef class TrainStep:
     cdef NetParam* params
     cdef Py_ssize_t batch     # the N the workspaces are sized for; -1 before any
     cdef list inputs, outputs, grad_outputs  # per layer: x (N, I), y (N, O), gy (N, O)
+    cdef list pre_activations  # per layer: z (N, O), the same array as y unless kept
+    cdef double* norms        # clipping's per-parameter norms
+    cdef public bint clip             # train_step's max_grad_norm (set before each run)
+    cdef public double max_grad_norm
     cdef list workspaces      # every workspace, kept alive here
     cdef readonly Py_ssize_t compiled_steps  # steps run compiled (tests prove the path)
     cdef object step_x        # run's validated x while the loss's record is made
@@ -180,7 +207,8 @@ cdef class TrainStep:
         self.batch = -1
         self.slots = <DenseSlot*>calloc(self.n_layers, sizeof(DenseSlot))
         self.params = <NetParam*>calloc(2 * self.n_layers, sizeof(NetParam))
-        if self.slots == NULL or self.params == NULL:
+        self.norms = <double*>calloc(2 * self.n_layers, sizeof(double))
+        if self.slots == NULL or self.params == NULL or self.norms == NULL:
             raise MemoryError()
         cdef LayerRecord* L
         self.n_params = 0
@@ -199,6 +227,7 @@ cdef class TrainStep:
     def __dealloc__(self):
         free(self.slots)
         free(self.params)
+        free(self.norms)
 
     def __reduce__(self):
         # copy.deepcopy / pickle of a Net: a fresh TrainStep for the copied Layers
@@ -277,16 +306,19 @@ cdef class TrainStep:
         with nogil:
             if self.typenum == cnp.NPY_DOUBLE:
                 value = fused_step(parts, self.slots, self.n_layers, slots, n_params,
-                                   <double*>x_ni, N, loss_rec, opt_rec)
+                                   <double*>x_ni, N, loss_rec, opt_rec, self.clip,
+                                   self.max_grad_norm, self.norms)
             else:
                 value = fused_step(parts, self.slots, self.n_layers, slots, n_params,
-                                   <float*>x_ni, N, loss_rec, opt_rec)
+                                   <float*>x_ni, N, loss_rec, opt_rec, self.clip,
+                                   self.max_grad_norm, self.norms)
         return value
 
     cdef void publish_forward(self):
         """Each Layer's forward cache: the workspaces that hold its last input and output."""
         for k in range(self.n_layers):
-            self.layers[k]._keep_forward(self.inputs[k], self.outputs[k])
+            self.layers[k]._keep_forward(self.inputs[k], self.pre_activations[k],
+                                         self.outputs[k])
 
     cdef bint drives_these_parameters(self, OptimizerState state):
         """The optimizer's parameters are exactly this Net's (value, grad) arrays, in order."""
@@ -362,8 +394,8 @@ cdef class TrainStep:
 
     cdef tuple make_workspaces(self, Py_ssize_t N, bint forward_only):
         """Point the slots at new workspaces for batch size N (no gradient workspaces when
-        forward_only): returns the lists of each layer's x, y, gy and of the others."""
-        inputs, outputs, grad_outputs, others = [], [], [], []
+        forward_only): returns the lists of each layer's x, y, gy, z and of the others."""
+        inputs, outputs, grad_outputs, pre_activations, others = [], [], [], [], []
         cdef DenseSlot* S
         x = np.empty((N, self.slots[0].L.n_in), dtype=self.dtype)
         for k in range(self.n_layers):
@@ -379,14 +411,15 @@ cdef class TrainStep:
             inputs.append(x)
             outputs.append(y)
             grad_outputs.append(gy)
-            others.extend((z, gz))
+            pre_activations.append(z)
+            others.append(gz)
             x = y
-        return inputs, outputs, grad_outputs, others
+        return inputs, outputs, grad_outputs, pre_activations, others
 
     cdef void ensure_workspaces(self, Py_ssize_t N) except *:
         """Per-layer x, z, y, gy, gz buffers for batch size N (kept while N stays the same)."""
         if N == self.batch:
             return
-        self.inputs, self.outputs, self.grad_outputs, self.workspaces = (
-            self.make_workspaces(N, False))
+        (self.inputs, self.outputs, self.grad_outputs, self.pre_activations,
+         self.workspaces) = self.make_workspaces(N, False)
         self.batch = N

@@ -872,6 +872,33 @@ def state_dict_arrays(state, expected: dict, dtype) -> dict:
 
 
 
+# --- fastbp.distributed ------------------------------------------------------------------
+
+def instance_of(value, name: str, cls, what: str):
+    if not isinstance(value, cls):
+        raise TypeError(f"{name}: expected {what}, got {type(value).__name__}")
+    return value
+
+
+def same_on_every_rank(records: list, name: str) -> None:
+    """records[r] is rank r's description of its ``name``; all must equal rank 0's.  Every
+    rank calls this with the same gathered list, so every rank raises the same error."""
+    for rank, record in enumerate(records[1:], 1):
+        if record != records[0]:
+            raise ValueError(f"{name}: every rank needs the same architecture (layer sizes, "
+                             f"activations, bias, dtype), but rank 0 has {records[0]} and "
+                             f"rank {rank} has {record}")
+
+
+def data_parallel_loss(loss_fn, loss_types: tuple) -> bool:
+    """A loss DataParallel can split across ranks: one of fastbp's loss classes with
+    reduction 'mean' (True) or 'sum' (False)."""
+    instance_of(loss_fn, "loss_fn", loss_types, "one of fastbp's loss classes")
+    if loss_fn.reduction not in ("mean", "sum"):
+        raise ValueError(f"loss_fn: a data-parallel step needs reduction 'mean' or 'sum' "
+                         f"(one global loss), got {loss_fn.reduction!r}")
+    return loss_fn.reduction == "mean"
+
 # --- Net.fit / predict / evaluate ---------------------------------------------------------
 
 def rows_like(y, name: str, n_rows: int, x_name: str) -> np.ndarray:

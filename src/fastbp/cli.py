@@ -15,6 +15,7 @@ header) and the column, and exit status 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -302,7 +303,38 @@ def standardized(x, mean, std, dtype):
 
 # --- train -------------------------------------------------------------------------------------
 
+def launcher_world():
+    """(rank, size) an MPI launcher gave this process in its environment: Open MPI's mpiexec
+    sets OMPI_COMM_WORLD_RANK/SIZE, PMI launchers (MPICH's and Intel MPI's Hydra, Slurm's
+    srun) PMI_RANK/SIZE; (0, 1) without a launcher."""
+    for rank_var, size_var in (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                               ("PMI_RANK", "PMI_SIZE")):
+        try:
+            return int(os.environ.get(rank_var, "0")), int(os.environ[size_var])
+        except (KeyError, ValueError):
+            continue
+    return 0, 1
+
+
 def train(args) -> int:
+    """Under mpiexec with several ranks, data-parallel (fastbp.distributed); rank 0 alone
+    prints and writes files."""
+    rank, world = launcher_world()
+    if rank == 0:
+        return _train(args, rank, world)
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        return _train(args, rank, world)
+
+
+def _data_parallel_fit(net, world):
+    try:
+        from fastbp.distributed import DataParallel
+    except ImportError as exc:
+        raise InputError(f"started by an MPI launcher with {world} ranks: {exc}") from None
+    return DataParallel(net).fit
+
+
+def _train(args, rank, world) -> int:
     t_start = time.perf_counter()
     if args.plot is not None:
         try:
@@ -354,11 +386,13 @@ def train(args) -> int:
     print(f"{data.name}: {n} rows, {x.shape[1]} features, target {data.target_name!r} "
           f"({what}); training on {n_train}, validating on {n_val}")
     print(f"network {'-'.join(map(str, sizes))} ({args.activation}, {dtype.name}), "
-          f"{opt_name} lr {optimizer.lr:g}, batch {args.batch_size}, {args.epochs} epochs")
+          f"{opt_name} lr {optimizer.lr:g}, batch {args.batch_size}, {args.epochs} epochs"
+          + (f", data-parallel on {world} ranks" if world > 1 else ""))
     sys.stdout.flush()
     x_train, y_train, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
     t_fit = time.perf_counter()
-    history = net.fit(x_train, y_train, loss_fn, optimizer, epochs=args.epochs,
+    fit = net.fit if world == 1 else _data_parallel_fit(net, world)
+    history = fit(x_train, y_train, loss_fn, optimizer, epochs=args.epochs,
                       batch_size=args.batch_size, seed=args.seed,
                       validation_data=(x_val, y_val) if n_val else None,
                       patience=args.patience)
@@ -380,10 +414,10 @@ def train(args) -> int:
     best = "" if history.best_epoch is None else f"; best epoch {history.best_epoch + 1}"
     print(f"{history.epochs} epochs in {fit_seconds:.2f} s{stop}{best}; "
           f"total {time.perf_counter() - t_start:.2f} s")
-    if args.save:
+    if args.save and rank == 0:
         save_model(args.save, net, task, data, labels, mean, std)
         print(f"saved {args.save}")
-    if args.plot:
+    if args.plot and rank == 0:
         history.plot(args.plot)
         print(f"wrote {args.plot}")
     return 0

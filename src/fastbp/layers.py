@@ -205,11 +205,14 @@ class Layer:
     def _fused_record(self):
         """This layer's record (_dense.LayerArgs) for Net.train_step's compiled step."""
         return _dense.LayerArgs(self._weight, self._bias, self._grad_weight, self._grad_bias,
-                                self._act)
+                                self._act, self._p1, self._p2)
 
-    def _keep_forward(self, x, y):
-        """The forward cache a compiled step leaves: its workspaces, which backward reads."""
+    def _keep_forward(self, x, z, y):
+        """The forward cache a compiled step leaves: its workspaces, which backward reads
+        (z, the pre-activation, kept only for the activations whose backward reads it)."""
         self._x, self._y = x, y
+        if self._act in v.INPUT_ACTIVATIONS:
+            self._z = z
 
     def backward(self, grad_y: ArrayLike) -> FloatArray:
         """grad_x for grad_y = d(loss)/dy of the most recent forward; adds to the parameter grads."""

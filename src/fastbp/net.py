@@ -185,14 +185,13 @@ class Net:
         PyTorch equivalent: ``opt.zero_grad(); loss = loss_fn(model(x), target);
         loss.backward(); opt.step()``.
         """
-        if max_grad_norm is not None:  # the compiled step does not clip (yet)
+        if max_grad_norm is not None:
             max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
-            return self._unfused_train_step(x, target, loss_fn, optimizer, max_grad_norm)
-        # The compiled step does not run the v2 activations yet: the five calls do.
-        fused = not any(layer._act in v.INPUT_ACTIVATIONS for layer in self.layers)
-        loss = self._step.run(x, target, loss_fn, optimizer) if fused else None
+        self._step.clip = max_grad_norm is not None
+        self._step.max_grad_norm = 0.0 if max_grad_norm is None else max_grad_norm
+        loss = self._step.run(x, target, loss_fn, optimizer)
         if loss is None:  # not a loss/optimizer the compiled step supports
-            loss = self._unfused_train_step(x, target, loss_fn, optimizer)
+            loss = self._unfused_train_step(x, target, loss_fn, optimizer, max_grad_norm)
         return loss
 
     def _unfused_train_step(self, x, target, loss_fn, optimizer, max_grad_norm=None):
@@ -204,6 +203,17 @@ class Net:
             clip_grad_norm_(self, max_grad_norm)
         optimizer.step()
         return loss
+
+    def _gradients(self, x, target, loss_fn):
+        """zero_grad, forward, loss, backward, skipping the input's gradient (no parameter
+        needs it): the local part of a data-parallel step.  Returns (loss, output)."""
+        self.zero_grad()
+        output = self.forward(x)
+        loss = loss_fn(output, target)
+        grad = loss_fn.backward()
+        for k in range(len(self.layers) - 1, -1, -1):
+            grad = self.layers[k]._backward(grad, need_grad_x=k > 0)
+        return loss, output
 
     # Keras's fit, predict and evaluate over train_step and forward (fastbp.training).
     fit = training.fit

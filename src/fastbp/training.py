@@ -203,10 +203,12 @@ def _plateau_class():
 
 class _CtrlC:
     """While fit runs in the main thread: the first Ctrl-C sets a flag that fit reads after
-    each step; a second one raises KeyboardInterrupt as usual."""
+    each step; a second one raises KeyboardInterrupt as usual.  Disabled, it installs
+    nothing: the first Ctrl-C raises."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
         self.pressed = False
+        self._enabled = enabled
         self._installed = False
         self._old = None
 
@@ -216,7 +218,7 @@ class _CtrlC:
         self.pressed = True
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        if self._enabled and threading.current_thread() is threading.main_thread():
             self._old = signal.signal(signal.SIGINT, self._handler)
             self._installed = True
         return self
@@ -342,6 +344,24 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
     >>> history = net.fit(x, y, CrossEntropyLoss(), Adam(net), epochs=20,
     ...                   validation_split=0.2, patience=3)   # doctest: +SKIP
     """
+    return _fit(**locals(), batch_step=_whole_batch_step(net), catch_ctrl_c=True)
+
+
+def _whole_batch_step(net):
+    train_step = net.train_step
+
+    def step(x, y, rows, loss_fn, optimizer, **step_kwargs):
+        return train_step(x[rows], y[rows], loss_fn, optimizer, **step_kwargs)
+    return step
+
+
+def _fit(net, x, y, loss_fn, optimizer, *, epochs, batch_size, shuffle, seed, validation_data,
+         validation_split, scheduler, max_grad_norm, patience, restore_best, checkpoint,
+         progress, callbacks, batch_step, catch_ctrl_c):
+    """fit, whose steps are ``batch_step(x, y, rows, loss_fn, optimizer, **step_kwargs)`` ->
+    the loss of the batch x[rows], y[rows] (rows: a slice or an index array), and which
+    leaves Ctrl-C alone (it raises KeyboardInterrupt) unless ``catch_ctrl_c``:
+    fastbp.distributed splits each batch over the ranks, which must stop together."""
     epochs, batch_size, split, patience, callbacks = v.fit_options(
         epochs, batch_size, validation_split, patience, callbacks, loss_fn)
     seed = v.seed_option(seed)
@@ -364,13 +384,12 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
     rng = np.random.default_rng(seed)
     n_batches = -(-n_train // batch_size)
     starts = range(0, n_train, batch_size)
-    train_step = net.train_step
     history = History()
     best_loss, best_state, waited = math.inf, None, 0
     bar = _Bar(epochs, n_batches) if show else None
     every = bar.every if bar is not None else 0
 
-    with _CtrlC() as ctrl_c:
+    with _CtrlC(catch_ctrl_c) as ctrl_c:
         try:
             for epoch in range(epochs):
                 t0 = time.perf_counter()
@@ -382,15 +401,15 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
                     order = rng.permutation(n_train)
                     for i, k in enumerate(starts, 1):
                         b = order[k:k + batch_size]
-                        loss_sum += train_step(x[b], y[b], loss_fn, optimizer, **step_kwargs) * len(b)
+                        loss_sum += batch_step(x, y, b, loss_fn, optimizer, **step_kwargs) * len(b)
                         if ctrl_c.pressed:
                             break
                         if every and i % every == 0:
                             bar.update(i, min(k + batch_size, n_train), loss_sum)
                 else:
                     for i, k in enumerate(starts, 1):
-                        loss_sum += train_step(x[k:k + batch_size], y[k:k + batch_size], loss_fn,
-                                               optimizer, **step_kwargs) * min(batch_size, n_train - k)
+                        loss_sum += batch_step(x, y, slice(k, k + batch_size), loss_fn, optimizer,
+                                               **step_kwargs) * min(batch_size, n_train - k)
                         if ctrl_c.pressed:
                             break
                         if every and i % every == 0:
