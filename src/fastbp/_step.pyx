@@ -240,10 +240,13 @@ cdef class TrainStep:
         is changed (BCELoss's check of the Net's output: after the forward, which the
         Layers' caches then hold, as on the unfused path).
         """
-        if loss_fn is not self.loss_owner and getattr(loss_fn, "_fused_args", None) is None:
+        cdef LossArgs args = self.loss_args
+        cdef bint same_loss = args is not None and loss_fn is self.loss_owner
+        if not same_loss and getattr(loss_fn, "_fused_args", None) is None:
             return None
         cdef OptimizerState state = self.optimizer_state
-        if optimizer is not self.optimizer_owner or not state.configured_for(optimizer):
+        if (state is None or optimizer is not self.optimizer_owner
+                or not state.configured_for(optimizer)):
             fused_record = getattr(optimizer, "_fused_record", None)
             state = fused_record() if fused_record is not None else None
             if state is None:
@@ -264,8 +267,7 @@ cdef class TrainStep:
         # Validation reads the shape and dtype of the Net's output, never its values (BCE's
         # check of them waits for the forward), so the output workspace stands in for it.
         output = self.outputs[self.n_layers - 1]
-        cdef LossArgs args = self.loss_args
-        if loss_fn is not self.loss_owner or not args.made_for(loss_fn, output, target):
+        if not same_loss or not args.made_for(loss_fn, output, target):
             self.step_x = x  # (for output_elsewhere; a closure would slow all of run)
             try:
                 args = loss_fn._fused_args(output, target, self.output_elsewhere)
