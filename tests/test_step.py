@@ -805,3 +805,48 @@ def test_v2_activations_run_compiled(rng, dtype, activation, n):
     # the Layers' caches (the pre-activation included) serve a manual backward alike
     gy = rng.standard_normal((n, 3)).astype(dtype)
     np.testing.assert_array_equal(fused.backward(gy), manual.backward(gy))
+
+
+@pytest.mark.parametrize("make_loss", [MSELoss, L1Loss, lambda: SmoothL1Loss(beta=0.5),
+                                       lambda: HuberLoss(delta=2.0), BCEWithLogitsLoss])
+def test_one_target_array_stepped_on_again_and_edited_between_steps(rng, make_loss):
+    """The step reruns the last loss and optimizer records on the same arrays and options:
+    what changes in between (the target's values in place, an option, the target's shape,
+    the optimizer's state) must act as it does on the five calls."""
+    fused, manual = twin_nets("relu logits", np.float64)
+    loss_f, loss_m = make_loss(), make_loss()
+    opt_f, opt_m = SGD(fused, lr=0.1, momentum=0.9), SGD(manual, lr=0.1, momentum=0.9)
+    x, t = rng.standard_normal((4, 6)), rng.random((4, 5))
+
+    def both(edit=lambda loss_fn, opt: None):
+        edit(loss_f, opt_f)
+        edit(loss_m, opt_m)
+        assert compiled_step(fused, x, t, loss_f, opt_f) == manual_step(manual, x, t, loss_m, opt_m)
+        assert_same_state(fused, manual, opt_f, opt_m)
+
+    both()
+    both()
+    t[...] = rng.random((4, 5))  # new values in the same array
+    both()
+    both(lambda loss_fn, opt: setattr(loss_fn, "reduction", "sum"))
+    both(lambda loss_fn, opt: setattr(opt, "lr", 0.05))
+    both(lambda loss_fn, opt: setattr(opt, "momentum", 0.0))
+    state = opt_f.state_dict()
+    both(lambda loss_fn, opt: opt.load_state_dict(state))
+    for name in ("beta", "delta"):
+        if hasattr(loss_f, name):
+            both(lambda loss_fn, opt: setattr(loss_fn, name, 0.25))
+            before = snapshot(fused, loss_f, opt_f)
+            for loss_fn in (loss_f, loss_m):
+                setattr(loss_fn, name, -1.0)
+            expected = raised(lambda: manual_step(manual, x, t, loss_m, opt_m))
+            assert raised(lambda: fused.train_step(x, t, loss_f, opt_f)) == expected
+            assert_unchanged(fused, loss_f, opt_f, before)
+            for loss_fn in (loss_f, loss_m):
+                setattr(loss_fn, name, 0.25)
+    both()
+    before = snapshot(fused, loss_f, opt_f)
+    t.shape = (5, 4)  # the same array, now of the wrong shape
+    expected = raised(lambda: manual_step(manual, x, t, loss_m, opt_m))
+    assert raised(lambda: fused.train_step(x, t, loss_f, opt_f)) == expected
+    assert_unchanged(fused, loss_f, opt_f, before)
