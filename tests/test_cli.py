@@ -9,9 +9,11 @@ import sys
 import numpy as np
 import pytest
 
+import fastbp
 from fastbp import Net
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+# the folder holding the fastbp these tests import (the source tree, or site-packages)
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(fastbp.__file__)))
 
 
 def run(*args, cwd=None):

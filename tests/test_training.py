@@ -17,11 +17,13 @@ import pytest
 
 import reference as ref
 from conftest import DTYPES, assert_close
+import fastbp
 from fastbp import (SGD, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Layer, MSELoss, Net,
                     NLLLoss)
 from fastbp.training import History
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+# the folder holding the fastbp these tests import (the source tree, or site-packages)
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(fastbp.__file__)))
 
 
 def make_net(dtype=np.float32, n_in=5, n_hidden=8, n_out=3, last=None, seed=1):
