@@ -89,6 +89,7 @@ class Layer:
         self.in_features = v.positive_int(in_features, "in_features")
         self.out_features = v.positive_int(out_features, "out_features")
         self._act, self._p1, self._p2, self._options = v.activation_spec(activation)
+        self._keeps_z = self._act in v.INPUT_ACTIVATIONS
         if isinstance(activation, (tuple, list)):  # (name, {the options given, validated})
             activation = (activation[0], {key: (self._options or {})[key]
                                           for key in activation[1]})
@@ -211,7 +212,7 @@ class Layer:
         """The forward cache a compiled step leaves: its workspaces, which backward reads
         (z, the pre-activation, kept only for the activations whose backward reads it)."""
         self._x, self._y = x, y
-        if self._act in v.INPUT_ACTIVATIONS:
+        if self._keeps_z:
             self._z = z
 
     def backward(self, grad_y: ArrayLike) -> FloatArray:
