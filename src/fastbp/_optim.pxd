@@ -24,6 +24,8 @@ cdef struct OptimRecord:
     double beta1, beta2, eps, alpha, lr_decay, initial_accumulator_value
     bint nesterov, maximize, amsgrad, centered
     int64_t step      # steps taken, counted before each update (torch's state['step'])
+    # Adam's 1 - beta1**step and (1 - beta2**step)**0.5, set by optimizer_step
+    double bias_correction1, bias_correction2_sqrt
 
 
 cdef struct ParamSlot:
@@ -43,7 +45,8 @@ cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n
 cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floating* exp_avg_sq,
                       floating* max_exp_avg_sq, Py_ssize_t n, double lr, double beta1,
                       double beta2, double eps, double weight_decay, bint decoupled,
-                      bint amsgrad, bint maximize, double step) noexcept nogil
+                      bint amsgrad, bint maximize, double bias_correction1,
+                      double bias_correction2_sqrt) noexcept nogil
 
 cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
                          floating* grad_avg, floating* momentum_buffer, Py_ssize_t n,

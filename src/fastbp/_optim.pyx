@@ -108,7 +108,8 @@ cdef inline floating _adam_moments(floating p, floating g, floating* exp_avg,
 cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floating* exp_avg_sq,
                       floating* max_exp_avg_sq, Py_ssize_t n, double lr, double beta1,
                       double beta2, double eps, double weight_decay, bint decoupled,
-                      bint amsgrad, bint maximize, double step) noexcept nogil:
+                      bint amsgrad, bint maximize, double bias_correction1,
+                      double bias_correction2_sqrt) noexcept nogil:
     """One Adam (decoupled=False) or AdamW (decoupled=True) step, torch's single-tensor order:
 
         d = -g if maximize else g
@@ -119,16 +120,14 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
         denom = sqrt(v or vmax) / sqrt(1 - beta2**step) + eps
         p = p + (-(lr / (1 - beta1**step)) · m) / denom
 
-    The bias corrections are computed in double from the step count (already incremented)
-    with pow(), as torch's Python ``**``; every tensor operation rounds to the parameter
-    dtype, its scalar operands cast to it first.  IN g; IN/OUT p, exp_avg, exp_avg_sq and
+    The bias corrections 1 - beta1**step and (1 - beta2**step)**0.5 come in double
+    (optimizer_step computes them once a step with pow(), as torch's Python ``**``); every
+    tensor operation rounds to the parameter dtype, its scalar operands cast to it first.  IN g; IN/OUT p, exp_avg, exp_avg_sq and
     max_exp_avg_sq (only when amsgrad).
     """
     cdef Py_ssize_t i
-    cdef double bias_correction1 = 1.0 - pow(beta1, step)
-    cdef double bias_correction2 = 1.0 - pow(beta2, step)
     cdef floating neg_step_size = <floating>(-(lr / bias_correction1))
-    cdef floating bc2_sqrt = <floating>pow(bias_correction2, 0.5)
+    cdef floating bc2_sqrt = <floating>bias_correction2_sqrt
     cdef floating feps = <floating>eps
     cdef floating sign = -1 if maximize else 1  # d·(-1) is exactly -d
     cdef bint coupled = weight_decay != 0 and not decoupled
@@ -283,7 +282,8 @@ cdef inline void update_slot(const OptimRecord* r, ParamSlot* s, floating* p) no
     elif r.kind == OPTIM_ADAM or r.kind == OPTIM_ADAMW:
         adam_update(p, g, <floating*>s.state[ADAM_EXP_AVG], <floating*>s.state[ADAM_EXP_AVG_SQ],
                     <floating*>s.state[ADAM_MAX_EXP_AVG_SQ], s.n, r.lr, r.beta1, r.beta2, r.eps,
-                    r.weight_decay, r.kind == OPTIM_ADAMW, r.amsgrad, r.maximize, step)
+                    r.weight_decay, r.kind == OPTIM_ADAMW, r.amsgrad, r.maximize,
+                    r.bias_correction1, r.bias_correction2_sqrt)
     elif r.kind == OPTIM_RMSPROP:
         rmsprop_update(p, g, <floating*>s.state[RMSPROP_SQUARE_AVG],
                        <floating*>s.state[RMSPROP_GRAD_AVG], <floating*>s.state[RMSPROP_MOMENTUM],
@@ -296,7 +296,12 @@ cdef inline void update_slot(const OptimRecord* r, ParamSlot* s, floating* p) no
 
 cdef void optimizer_step(OptimRecord* rec, ParamSlot* slots, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t k
+    cdef double step
     rec.step += 1
+    if rec.kind == OPTIM_ADAM or rec.kind == OPTIM_ADAMW:  # the same for every parameter
+        step = rec.step if rec.step < MAX_STEP else MAX_STEP
+        rec.bias_correction1 = 1.0 - pow(rec.beta1, step)
+        rec.bias_correction2_sqrt = pow(1.0 - pow(rec.beta2, step), 0.5)
     for k in range(n):
         optimizer_update(rec, &slots[k])
 
