@@ -47,7 +47,7 @@ MODULES = {
 # the unrounded product turns torch's exact 0 into +-tiny: times an infinite weight, inf
 # where torch gives nan (its cost: bench/README.md).
 # -fno-math-errno: sqrt need not set errno (nothing reads it; values stay IEEE's), so the
-# optimizer loops vectorize; glibc's vector math (libmvec) stays off: it needs -ffast-math.
+# optimizer loops vectorize; glibc's vector math (libmvec) stays off: it needs fast-math.
 OPT_FLAGS = {"msvc": ["/O2"], "other": ["-O3", "-fno-trapping-math", "-ffp-contract=off",
                                         "-fno-math-errno"]}
 # Without OpenMP, `#pragma omp simd` still vectorizes the reductions where supported.
