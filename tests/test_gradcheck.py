@@ -7,7 +7,9 @@ import fastbp
 from fastbp import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GradcheckError, HuberLoss,
                     L1Loss, Layer, MSELoss, NLLLoss, Net, SmoothL1Loss, gradcheck)
 
-ACTIVATIONS = [None, "sigmoid", "relu", "tanh", "softmax", "log_softmax"]
+ACTIVATIONS = [None, "sigmoid", "relu", "tanh", "softmax", "log_softmax", "gelu",
+               ("gelu", {"approximate": "tanh"}), "silu", ("leaky_relu", {"negative_slope": 0.2}),
+               "elu", ("softplus", {"beta": 2.0})]
 LOSSES = [L1Loss, MSELoss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss,
           BCEWithLogitsLoss]
 
