@@ -184,8 +184,6 @@ cdef class TrainStep:
     cdef list inputs, outputs, grad_outputs  # per layer: x (N, I), y (N, O), gy (N, O)
     cdef list pre_activations  # per layer: z (N, O), the same array as y unless kept
     cdef double* norms        # clipping's per-parameter norms
-    cdef public bint clip             # train_step's max_grad_norm (set before each run)
-    cdef public double max_grad_norm
     cdef list workspaces      # every workspace, kept alive here
     cdef readonly Py_ssize_t compiled_steps  # steps run compiled (tests prove the path)
     cdef object step_x        # run's validated x while the loss's record is made
@@ -233,8 +231,9 @@ cdef class TrainStep:
         # copy.deepcopy / pickle of a Net: a fresh TrainStep for the copied Layers
         return (TrainStep, (self.layers,))
 
-    def run(self, x, target, loss_fn, optimizer):
-        """The loss after one fused step on (x, target), or None if not supported.
+    def run(self, x, target, loss_fn, optimizer, max_grad_norm=None):
+        """The loss after one fused step on (x, target), or None if not supported; the
+        gradients clipped to max_grad_norm (a float checked by Net.train_step) when given.
 
         Invalid x or target raise exactly as the unfused step would, before anything
         is changed (BCELoss's check of the Net's output: after the forward, which the
@@ -288,7 +287,7 @@ cdef class TrainStep:
             v.unit_interval(output, "input")
             parts = LOSS_BACKWARD_UPDATE
         state.prepare()  # the optimizer's state buffers, made as its step() makes them
-        value = self.run_parts(parts, x, N, args, state)
+        value = self.run_parts(parts, x, N, args, state, max_grad_norm)
         self.compiled_steps += 1
         # what the unfused step leaves behind: each Layer's last input and output, and
         # the gradient loss_fn.backward() returns
@@ -297,8 +296,10 @@ cdef class TrainStep:
         return value
 
     cdef double run_parts(self, int parts, cnp.ndarray x, Py_ssize_t N, LossArgs loss,
-                          OptimizerState opt):
+                          OptimizerState opt, max_grad_norm=None):
         """fused_step's parts (loss and opt None for the forward alone)."""
+        cdef bint clip = max_grad_norm is not None  # clip_grad_norm_ before the update
+        cdef double max_norm = max_grad_norm if clip else 0.0
         cdef double value
         cdef char* x_ni = data(x)
         cdef const LossRecord* loss_rec = NULL if loss is None else &loss.rec
@@ -308,12 +309,12 @@ cdef class TrainStep:
         with nogil:
             if self.typenum == cnp.NPY_DOUBLE:
                 value = fused_step(parts, self.slots, self.n_layers, slots, n_params,
-                                   <double*>x_ni, N, loss_rec, opt_rec, self.clip,
-                                   self.max_grad_norm, self.norms)
+                                   <double*>x_ni, N, loss_rec, opt_rec, clip,
+                                   max_norm, self.norms)
             else:
                 value = fused_step(parts, self.slots, self.n_layers, slots, n_params,
-                                   <float*>x_ni, N, loss_rec, opt_rec, self.clip,
-                                   self.max_grad_norm, self.norms)
+                                   <float*>x_ni, N, loss_rec, opt_rec, clip,
+                                   max_norm, self.norms)
         return value
 
     cdef void publish_forward(self):

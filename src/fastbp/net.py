@@ -187,9 +187,7 @@ class Net:
         """
         if max_grad_norm is not None:
             max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
-        self._step.clip = max_grad_norm is not None
-        self._step.max_grad_norm = 0.0 if max_grad_norm is None else max_grad_norm
-        loss = self._step.run(x, target, loss_fn, optimizer)
+        loss = self._step.run(x, target, loss_fn, optimizer, max_grad_norm)
         if loss is None:  # not a loss/optimizer the compiled step supports
             loss = self._unfused_train_step(x, target, loss_fn, optimizer, max_grad_norm)
         return loss
