@@ -8,8 +8,11 @@ torch.set_num_threads for torch).  For each activation, min and median of the re
   torch       torch.ops.aten's forward and backward kernels (F.<name>(x) and
               torch.ops.aten.<name>_backward(gy, x, ...), what autograd runs), when torch
               is installed;
+  torch out=  the same two torch kernels into preallocated tensors (their .out and
+              .grad_input overloads): kernel against kernel;
 
-and the speed-up fastbp/torch (goal: >= 2x).  Then GELU's forward kernel against a plain
+and the speed-ups torch/kernel (goal: >= 2x; what a training step pays in each, a Layer
+reusing its arrays, autograd allocating) and torch out=/kernel.  Then GELU's forward kernel against a plain
 copy of the same array (np.copyto, on as many threads; goal: within 2x).
 
 Run:  python bench/bench_activations.py [--repeats 7] [--threads 1 2] [--n 10000000]
@@ -59,6 +62,29 @@ def torch_pair(name, options):
     return forward, lambda gy, x: aten.softplus_backward(gy, x, 1.0, 20.0)
 
 
+def torch_pair_into(name, options, y, gx):
+    """(forward, backward) of the same ATen kernels writing into y and gx."""
+    aten = torch.ops.aten
+    if name == "gelu":
+        approximate = options.get("approximate", "none")
+        return (lambda x: aten.gelu.out(x, approximate=approximate, out=y),
+                lambda gy, x: aten.gelu_backward.grad_input(gy, x, approximate=approximate,
+                                                            grad_input=gx))
+    if name == "silu":
+        return (lambda x: aten.silu.out(x, out=y),
+                lambda gy, x: aten.silu_backward.grad_input(gy, x, grad_input=gx))
+    if name == "leaky_relu":
+        return (lambda x: aten.leaky_relu.out(x, 0.01, out=y),
+                lambda gy, x: aten.leaky_relu_backward.grad_input(gy, x, 0.01, False,
+                                                                  grad_input=gx))
+    if name == "elu":
+        return (lambda x: aten.elu.out(x, 1.0, 1, 1, out=y),
+                lambda gy, x: aten.elu_backward.grad_input(gy, 1.0, 1, 1, False, x,
+                                                           grad_input=gx))
+    return (lambda x: aten.softplus.out(x, 1.0, 20.0, out=y),
+            lambda gy, x: aten.softplus_backward.grad_input(gy, x, 1.0, 20.0, grad_input=gx))
+
+
 def label(name, options):
     return name + "".join(f"({k}={v!r})" for k, v in options.items())
 
@@ -76,11 +102,13 @@ def main():
     gy = rng.standard_normal(args.n).astype(np.float32)
     y, gx = np.empty_like(x), np.empty_like(x)
     tx, tgy = (torch.from_numpy(x), torch.from_numpy(gy)) if torch is not None else (None, None)
+    ty, tgx = (torch.empty_like(tx), torch.empty_like(tx)) if torch is not None else (None, None)
     cases = [c for c in ACTIVATIONS if not args.only or c[0] in args.only]
     print(f"{args.n} float32 elements, forward + backward, min / median of {args.repeats} (ms)")
     for threads in args.threads:
         print(f"\n--- {threads} thread(s)")
-        print(f"{'activation':34} {'fastbp':>15} {'kernel':>15} {'torch':>15} {'torch/kernel':>12}")
+        print(f"{'activation':34} {'fastbp':>15} {'kernel':>15} {'torch':>15} {'torch/kernel':>12}"
+              f" {'torch out=':>15} {'out=/kernel':>11}")
         with threadpoolctl.threadpool_limits(threads, user_api="openmp"):
             if torch is not None:
                 torch.set_num_threads(threads)
@@ -105,6 +133,11 @@ def main():
                         ref = timings(lambda: tb(tgy, tx) if tf(tx) is not None else None,
                                       args.repeats)
                     row += f" {ref[0] * 1e3:7.1f} {ref[1] * 1e3:7.1f} {ref[0] / kernel[0]:11.2f}x"
+                    tfo, tbo = torch_pair_into(name, options, ty, tgx)
+                    with torch.no_grad():
+                        into = timings(lambda: tbo(tgy, tx) if tfo(tx) is not None else None,
+                                       args.repeats)
+                    row += f" {into[0] * 1e3:7.1f} {into[1] * 1e3:7.1f} {into[0] / kernel[0]:10.2f}x"
                 print(row)
             # GELU's forward against a plain copy on the same number of threads
             with concurrent.futures.ThreadPoolExecutor(threads) as pool:

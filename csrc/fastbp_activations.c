@@ -5,6 +5,15 @@
  * blocks of ACT_BLOCK elements; the blocks run on OpenMP threads when n is at least
  * PARALLEL_MIN_ACTIVATION (elementwise: the result never depends on the thread count).
  */
+#if defined(__GNUC__) && !defined(__clang__)
+/* Fused multiply-adds where the clone's ISA has them (x86-64-v3 and v4; the baseline has
+ * none), as torch's AVX2 and AVX-512 activation kernels use: half the instructions of the
+ * polynomials.  Here alone: the loss kernels keep -ffp-contract=off (setup.py says why).
+ * Before the includes, so the inlined point functions are contracted too.  Their sums
+ * never add two products (a*b + c*d): which one GCC fuses would differ between a loop's
+ * vector body and its scalar tail, and so would the floats. */
+#pragma GCC optimize("fp-contract=fast")
+#endif
 #include "fastbp_activations.h"
 
 #include <string.h>

@@ -12,7 +12,7 @@ FASTBP_INLINE T SFX(fastbp_gelu)(T x)
 
 FASTBP_INLINE T SFX(fastbp_gelu_grad)(T gy, T x)
 {
-    T cdf = (T)0.5 * ((T)1 + ERF(x * (T)FASTBP_GELU_ALPHA));
+    T cdf = (T)0.5 + (T)0.5 * ERF(x * (T)FASTBP_GELU_ALPHA); /* = (1 + erf) / 2 exactly */
     T pdf = (T)FASTBP_GELU_PDF * EXP(x * x * (T)-0.5);
     return gy * (cdf + x * pdf);
 }
@@ -29,8 +29,8 @@ FASTBP_INLINE T SFX(fastbp_gelu_tanh_grad)(T gy, T x)
     T x_sq = x * x;
     T inner = beta * (x + kappa * (x * x * x));
     T th = TANH(inner);
-    T left = (T)0.5 * x, right = (T)1 + th;
-    T left_derivative = (T)0.5 * right;
+    T left = (T)0.5 * x;
+    T left_derivative = (T)0.5 + (T)0.5 * th; /* = right / 2 exactly */
     T tanh_derivative = (T)1 - th * th;
     T inner_derivative = beta * ((T)1 + (T)3 * kappa * x_sq);
     return gy * (left_derivative + left * tanh_derivative * inner_derivative);

@@ -83,24 +83,40 @@ FASTBP_INLINE float fastbp_log1m_unit_f32(float p)
     return p == 1.0f ? -INFINITY : r;
 }
 
-/* e^x for x <= 0 or nan (e^-|x| in the float32 bce_with_logits): x = k ln2 + r,
- * |r| <= ln2/2, e^r = 1 + r + r^2/2 + r^3 Q(r), Q of degree 5 (Cephes' expf coefficients);
- * 2^k as two factors so that results below 2^-126 round once into the subnormals. */
-FASTBP_INLINE float fastbp_exp_nonpositive_f32(float x)
+/* e^r - 1 for x = k ln2 + r, |r| <= ln2/2: r + r^2/2 + r^3 Q(r), Q of degree 5 (Cephes'
+ * expf coefficients); k is left for the caller to scale by. */
+FASTBP_INLINE float fastbp_expm1_reduced_f32(float x, int32_t* k)
 {
     const float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f, SHIFT = 0x1.8p23f;
-    float xc = x < -104.0f ? -104.0f : x; /* e^-104 < 2^-150 rounds to 0; nan stays */
-    float shifted = xc * 1.44269504088896341f + SHIFT;
+    float shifted = x * 1.44269504088896341f + SHIFT;
     float kf = shifted - SHIFT;
-    int32_t k = (int32_t)(fastbp_bits_f32(shifted) - fastbp_bits_f32(SHIFT));
-    float r = (xc - kf * LN2_HI) - kf * LN2_LO;
+    *k = (int32_t)(fastbp_bits_f32(shifted) - fastbp_bits_f32(SHIFT));
+    float r = (x - kf * LN2_HI) - kf * LN2_LO;
     float r2 = r * r, r4 = r2 * r2;
     float q = ((1.6666665459e-1f + r * 4.1665795894e-2f) + r2 * (8.3334519073e-3f
               + r * 1.3981999507e-3f)) + r4 * 1.9875691500e-4f;
-    float p = 1.0f + (r + r2 * (5.0000001201e-1f + r * q));
+    return r + r2 * (5.0000001201e-1f + r * q);
+}
+
+/* e^x for x <= 0 or nan (e^-|x| in the float32 bce_with_logits); 2^k as two factors so
+ * that results below 2^-126 round once into the subnormals. */
+FASTBP_INLINE float fastbp_exp_nonpositive_f32(float x)
+{
+    int32_t k;
+    /* e^-104 < 2^-150 rounds to 0; nan stays */
+    float p = 1.0f + fastbp_expm1_reduced_f32(x < -104.0f ? -104.0f : x, &k);
     int32_t k1 = k / 2; /* k in [-150, 0]: both factors normal */
     return (p * fastbp_from_bits_f32((uint32_t)(k1 + 127) << 23))
            * fastbp_from_bits_f32((uint32_t)(k - k1 + 127) << 23);
+}
+
+/* e^x for x <= 0 or nan, but e^-87 (a normal float) for any x below: one scale factor.
+ * For terms added to 1, where anything below 2^-25 is lost anyway. */
+FASTBP_INLINE float fastbp_exp_normal_f32(float x)
+{
+    int32_t k;
+    float p = 1.0f + fastbp_expm1_reduced_f32(x < -87.0f ? -87.0f : x, &k);
+    return p * fastbp_from_bits_f32((uint32_t)(k + 127) << 23);
 }
 
 /* log1p(z) for z in [0, 1] or nan: u = 1 + z in [1, 2], so k is 0 (then f = z, exact) or 1
@@ -118,11 +134,12 @@ FASTBP_INLINE float fastbp_log1p_unit_f32(float z)
  * Softplus) ================================================================================
  * torch computes float32 activations in float32 arithmetic (its vectorized kernels); these
  * do too, 8 lanes per AVX2 vector.  They build on the float32 helpers of the loss section
- * (fastbp_bits_f32, fastbp_exp_nonpositive_f32, fastbp_split_exponent_f32,
- * fastbp_log_reduced_f32), above.
+ * (fastbp_bits_f32, fastbp_exp_nonpositive_f32, fastbp_exp_normal_f32,
+ * fastbp_split_exponent_f32, fastbp_log_reduced_f32), above.
  * Accuracy against the exact result (tests/test_activations_v2.py::test_float32_math_accuracy,
  * every float of the range tested when written, ulp of the float32 result): exp 0.99,
- * expm1 1.56, erf 1.34, tanh 1.31, log1p 0.86.  inf, nan and overflow give C99's results.
+ * expm1 1.56, tanh 1.31, log1p 0.86; erf, torch's approximation, within 6.5e-7 absolute.
+ * inf, nan and overflow give C99's results.
  */
 
 /* e^x for any x: beyond 89, e^x overflows to inf anyway; the clamp keeps k <= 129, where
@@ -133,23 +150,14 @@ FASTBP_INLINE float fastbp_exp_f32(float x)
     return fastbp_exp_nonpositive_f32(x > 89.0f ? 89.0f : x);
 }
 
-/* e^x - 1: x = k ln2 + r, |r| <= ln2/2, u = e^r - 1 by the exp polynomial without its
- * leading 1 (Cephes' expf coefficients, as fastbp_exp_nonpositive_f32); then
+/* e^x - 1: x = k ln2 + r, |r| <= ln2/2, u = e^r - 1 (fastbp_expm1_reduced_f32); then
  * k >= 0: 2^k (u + (1 - 2^-k)), k < 0: 2^k u + (2^k - 1), each rounded once (the
  * parenthesised terms are exact for |k| <= 24, and rounding-dominated beyond). */
 FASTBP_INLINE float fastbp_expm1_f32(float x)
 {
-    const float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f, SHIFT = 0x1.8p23f;
     /* e^-87 < 2^-125: expm1 is -1 in float32 below; above 89 it overflows */
-    float xc = x > 89.0f ? 89.0f : (x < -87.0f ? -87.0f : x);
-    float shifted = xc * 1.44269504088896341f + SHIFT;
-    float kf = shifted - SHIFT;
-    int32_t k = (int32_t)(fastbp_bits_f32(shifted) - fastbp_bits_f32(SHIFT)); /* [-126, 128] */
-    float r = (xc - kf * LN2_HI) - kf * LN2_LO;
-    float r2 = r * r, r4 = r2 * r2;
-    float q = ((1.6666665459e-1f + r * 4.1665795894e-2f) + r2 * (8.3334519073e-3f
-              + r * 1.3981999507e-3f)) + r4 * 1.9875691500e-4f;
-    float u = r + r2 * (5.0000001201e-1f + r * q);
+    int32_t k; /* in [-126, 128] */
+    float u = fastbp_expm1_reduced_f32(x > 89.0f ? 89.0f : (x < -87.0f ? -87.0f : x), &k);
     int32_t k_pos = k > 0 ? k : 0, k_neg = k < 0 ? k : 0;
     int32_t k1 = k_pos / 2; /* 2^k for k up to 128 as two normal factors */
     float up = (u + (1.0f - fastbp_from_bits_f32((uint32_t)(127 - (k_pos > 126 ? 126 : k_pos))
@@ -162,41 +170,20 @@ FASTBP_INLINE float fastbp_expm1_f32(float x)
     return x == 0.0f ? x : r0; /* -0.0 stays -0.0 */
 }
 
-/* x^2 = hi + lo exactly (Dekker's product with Veltkamp's split; no FMA needed) */
-FASTBP_INLINE float fastbp_square_lo_f32(float x, float hi)
-{
-    float c = x * 4097.0f; /* 2^12 + 1: splits the 24-bit significand into 12 + 12 bits */
-    float xh = c - (c - x), xl = x - xh;
-    return ((xh * xh - hi) + 2.0f * xh * xl) + xl * xl;
-}
-
-/* erf(x).  |x| < 1: x + x R(x^2), R of degree 6 (erf(x)/x - 1, fitted at 2000 Chebyshev
- * nodes against mpmath, relative weights; keeping x apart makes the leading term exact).
- * 1 <= |x|: 1 - e^(-x^2) Q(|x| - 2.5), Q of degree 11 fitted to erfc(t) e^(t^2) on [1, 4];
- * x^2 is split exactly into hi + lo and e^-(hi + lo) = e^-hi (1 - lo), so the rounding
- * of x^2 (up to 1e-6 relative at |x| = 4) does not reach e^(-x^2).  From |x| = 3.92 on
- * erf is 1 in float32: |x| is clamped to 4. */
+/* erf(x) by the approximation torch's vectorized float32 GELU uses (ATen's
+ * Vectorized<float>::erf): Abramowitz-Stegun 7.1.26, erf(|x|) = 1 - t P(t) e^(-x^2),
+ * t = 1 / (1 + p|x|), P of degree 4, with x's sign.  One division and one exp instead of
+ * two polynomials (degree 6 and 11) and an exact square: GELU's forward 2x faster.  Within
+ * 6.5e-7 absolute (1.5e-7 from the formula, the rest from P's alternating terms in float32,
+ * as in torch); GELU adds it to 1, and stays as close to the exact result as torch's.
+ * nan stays nan; +-inf gives +-1. */
 FASTBP_INLINE float fastbp_erf_f32(float x)
 {
-    float a = fabsf(x);
-    float t = a > 4.0f ? 4.0f : a; /* nan stays */
-    float z = t * t;
-    float R = 0.12837916612625122f + z * (-0.3761262595653534f + z * (0.11283610016107559f
-              + z * (-0.026855409145355225f + z * (0.005192279350012541f
-              + z * (-0.0008051797631196678f + z * 8.010642341105267e-05f)))));
-    float small = t + t * R;
-    float v = t - 2.5f;
-    float Q = 0.21080635488033295f + v * (-0.0743473619222641f + v * (0.024938173592090607f
-              + v * (-0.008001474663615227f + v * (0.0024660928174853325f
-              + v * (-0.0007337129791267216f + v * (0.00021283204841893166f
-              + v * (-5.8942707255482674e-05f + v * (1.4425777408177964e-05f
-              + v * (-4.009343228972284e-06f + v * (1.6588418247920345e-06f
-              + v * -3.835798736417928e-07f))))))))));
-    float lo = fastbp_square_lo_f32(t, z);
-    float e = fastbp_exp_nonpositive_f32(-z) * (1.0f - lo);
-    float large = 1.0f - e * Q;
-    float r = t < 1.0f ? small : large;
-    return copysignf(r, x);
+    float t = 1.0f / (0.3275911f * fabsf(x) + 1.0f);
+    float P = (((1.061405429f * t + -1.453152027f) * t + 1.421413741f) * t + -0.284496736f) * t
+              + 0.254829592f;
+    float e = fastbp_exp_normal_f32(-(x * x));
+    return copysignf((-e * t) * P + 1.0f, x);
 }
 
 /* tanh(x) as Cephes' tanhf: |x| < 0.625: x + x^3 P(x^2); beyond: 1 - 2 / (e^(2|x|) + 1)

@@ -112,7 +112,7 @@ def test_any_size_and_shape(rng, dtype, name, options):
 # --- float32 math --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,low,high,bound", [
-    ("exp", -104.0, 88.8, 0.99), ("expm1", -90.0, 88.8, 1.56), ("erf", -5.0, 5.0, 1.34),
+    ("exp", -104.0, 88.8, 0.99), ("expm1", -90.0, 88.8, 1.56),
     ("tanh", -10.0, 10.0, 1.31), ("log1p", -0.999, 3e38, 0.86)])
 def test_float32_math_accuracy(name, low, high, bound):
     """fastbp_math32.h's float32 functions against the exact result (float64), in units of
@@ -142,8 +142,30 @@ def test_float32_math_accuracy(name, low, high, bound):
     assert (np.abs(out[finite][~zero] - e) / spacing).max() <= bound
 
 
+def test_float32_erf_is_the_approximation_torchs_gelu_uses():
+    """erf in float32 is Abramowitz-Stegun 7.1.26 (ATen's vectorized erf, which torch's
+    float32 GELU calls): within 1.5e-7 of erf by the formula, and float32 evaluation of its
+    polynomial, whose terms near 1.4 cancel to 0.25, adds up to 10 rounding errors of 1
+    (5.3e-7 measured, as torch's).  Every 509th float of [-5, 5]."""
+    top = np.array(5.0, np.float32).view(np.uint32)
+    positive = np.arange(0, top, 509, dtype=np.uint32).view(np.float32)
+    x = np.concatenate([positive, -positive])
+    out = np.empty_like(x)
+    _activations.math32("erf", x, out)
+    xd = x.astype(np.float64)
+    t = 1 / (1 + 0.3275911 * np.abs(xd))
+    poly = (((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t \
+        + 0.254829592
+    formula = np.sign(xd) * (1 - t * poly * np.exp(-xd * xd))
+    assert np.abs(out - formula).max() <= 10 * 2.0 ** -24
+    exact = np.vectorize(math.erf, otypes=[np.float64])(xd)
+    assert np.abs(formula - exact).max() <= 1.5e-7
+    assert np.abs(out - exact).max() <= 1.5e-7 + 10 * 2.0 ** -24
+
+
 def test_float32_math_special_values():
-    """C99's results at the special points: nan stays nan, overflow is inf, the limits."""
+    """C99's results at the special points: nan stays nan, overflow is inf, the limits
+    (erf, an approximation, at its first five)."""
     x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 89.0, -1.0, -2.0], np.float32)
     expected = {"exp": np.exp, "expm1": np.expm1, "tanh": np.tanh, "log1p": np.log1p,
                 "erf": np.vectorize(math.erf, otypes=[np.float64])}
@@ -152,7 +174,8 @@ def test_float32_math_special_values():
         _activations.math32(name, x, out)
         with np.errstate(all="ignore"):
             want = exact_of(x.astype(np.float64)).astype(np.float32)
-        np.testing.assert_array_equal(out, want, err_msg=name)
+        special = slice(0, 5) if name == "erf" else slice(None)
+        np.testing.assert_array_equal(out[special], want[special], err_msg=name)
         np.testing.assert_array_equal(np.signbit(out[3:5]), np.signbit(want[3:5]), err_msg=name)
     with pytest.raises(ValueError, match="name"):
         _activations.math32("sin", x, x.copy())
