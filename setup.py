@@ -26,6 +26,7 @@ MODULES = {
     "_dense": [],
     "_activations": ["fastbp_activations.c"],
     "_losses": ["fastbp_kernels.c"],
+    "_options": [],
     "_optim": [],
     "_clip": [],
     "_step": [],

@@ -469,6 +469,36 @@ def test_loss_options_changed_between_steps_are_read_again(rng):
         assert_same_state(fused, manual)
 
 
+def test_a_reused_loss_record_follows_option_changes(rng):
+    """The same x and target arrays every step: the loss's record serves again until an
+    option of the loss is set (its watch counts the change), then is made anew."""
+    fused, manual = twin_nets("relu logits", np.float64)
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    loss_f, loss_m = SmoothL1Loss(beta=1.0), SmoothL1Loss(beta=1.0)
+    x, t = rng.standard_normal((4, 6)), rng.standard_normal((4, 5))
+    changes = [("beta", 0.25), ("reduction", "sum"), ("beta", 2.0), ("reduction", "mean")]
+    for step in range(6):
+        if 0 < step <= len(changes):
+            name, value = changes[step - 1]
+            setattr(loss_f, name, value)
+            setattr(loss_m, name, value)
+        assert compiled_step(fused, x, t, loss_f, opt_f) == manual_step(manual, x, t, loss_m,
+                                                                       opt_m)
+        assert_same_state(fused, manual)
+
+
+def test_copies_watch_their_own_options():
+    loss, opt = HuberLoss(delta=2.0), SGD([(np.zeros(3), np.zeros(3))], lr=0.1)
+    for original in (loss, opt):
+        for copied in (copy.copy(original), copy.deepcopy(original),
+                       pickle.loads(pickle.dumps(original))):
+            assert copied._watch is not original._watch
+            before = original._watch.changes
+            copied.lr = copied.delta = 0.5
+            assert original._watch.changes == before
+    assert copy.copy(loss).delta == 2.0 and pickle.loads(pickle.dumps(opt)).lr == 0.1
+
+
 # --- errors -----------------------------------------------------------------------------
 
 def raised(step):

@@ -23,6 +23,11 @@ cdef struct LayerRecord:
     char* gb      # (n_out,), NULL without bias
 
 
+cdef class ForwardCache:
+    cdef public object x, z, y
+
+
 cdef class LayerArgs:
     cdef LayerRecord rec
     cdef readonly tuple arrays   # kept alive while the record is used
+    cdef readonly ForwardCache cache  # the Layer's, which the compiled step sets

@@ -143,13 +143,26 @@ cdef inline char* data_or_null(object arr) noexcept:
     return NULL if arr is None else <char*>cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
+cdef class ForwardCache:
+    """A Layer's last forward, which its backward reads: the input x, the pre-activation z
+    (None unless the activation's backward reads it) and the output y.  The compiled step
+    sets them to its workspaces through the Layer's record."""
+
+    def __init__(self, x=None, z=None, y=None):
+        self.x, self.z, self.y = x, z, y
+
+    def __reduce__(self):
+        return (ForwardCache, (self.x, self.z, self.y))
+
+
 @cython.auto_pickle(False)  # pointers: never pickled
 cdef class LayerArgs:
     """A Layer's record (see LayerRecord); the arrays are the Layer's own, trusted:
-    C-contiguous, of one dtype, weight (O, I)."""
+    C-contiguous, of one dtype, weight (O, I); ``cache`` the Layer's forward cache."""
 
     def __cinit__(self, weight, bias, grad_weight, grad_bias, int act, double option0=0.0,
-                  double option1=0.0, int flag=0):
+                  double option1=0.0, int flag=0, ForwardCache cache=None):
+        self.cache = cache
         cdef LayerRecord* r = &self.rec
         r.n_out, r.n_in = weight.shape
         r.act.code, r.act.option0, r.act.option1, r.act.flag = act, option0, option1, flag

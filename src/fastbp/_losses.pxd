@@ -3,6 +3,8 @@
 # The point functions and the loops live in csrc/fastbp_kernels.h/.c (plain C, so the loops
 # vectorize); this file gives them their Cython names.  _step.pyx calls the same kernels.
 from cython cimport floating
+
+from fastbp._options cimport OptionWatch
 from libc.stdint cimport int64_t
 
 cpdef enum Reduction:
@@ -154,13 +156,19 @@ cdef floating loss_value_grad(const LossRecord* loss, const floating* x, floatin
 cdef double loss_mean_divisor(const LossRecord* loss, const floating* x) noexcept nogil
 
 
+cdef class LossGrad:
+    cdef public object grad
+    cdef public bint is_workspace
+
+
 cdef class LossArgs:
     cdef LossRecord rec
     cdef readonly object input   # the validated input (its dtype picks the kernels)
     cdef readonly tuple arrays   # every array the record points at, kept alive here
     cdef readonly tuple shape    # the caller's input shape (before the class axis moved last)
     cdef readonly bint input_unchecked  # BCE's input values are still to be checked
-    cdef tuple option_names  # remember_options's
-    cdef tuple snapshot      # and the values of those options then (_options.pxd)
+    cdef public LossGrad grad_cache  # the loss's, which the compiled step sets
+    cdef OptionWatch watch   # remember_options's loss's, and its count then
+    cdef unsigned long long changes
 
-    cpdef bint made_for(self, loss, input, target) except -1
+    cpdef bint made_for(self, input, target) except -1

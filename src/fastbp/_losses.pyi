@@ -5,6 +5,8 @@ import numpy as np
 from numpy.typing import NDArray
 from typing_extensions import disjoint_base
 
+from fastbp._options import OptionWatch
+
 _Float = np.float32 | np.float64
 
 class Reduction(enum.IntEnum):
@@ -24,6 +26,14 @@ class LossKind(enum.IntEnum):
     NLL_LOSS = 8
 
 @disjoint_base  # a cdef class: its C layout cannot be combined with another base
+class LossGrad:
+    grad: NDArray[_Float] | None
+    is_workspace: bool
+    def __init__(self, grad: NDArray[_Float] | None = None, is_workspace: bool = False
+                 ) -> None: ...
+    def __reduce__(self) -> Any: ...
+
+@disjoint_base  # a cdef class: its C layout cannot be combined with another base
 class LossArgs:
     input: NDArray[_Float]
     arrays: tuple[Any, ...]
@@ -38,8 +48,10 @@ class LossArgs:
     def kind(self) -> int: ...
     @property
     def reduction(self) -> int: ...
-    def remember_options(self, loss: object, names: tuple[str, ...]) -> None: ...
-    def made_for(self, loss: object, input: object, target: object) -> bool: ...
+    grad_cache: LossGrad | None
+    def remember_options(self, watch: OptionWatch, loss: object, names: tuple[str, ...]
+                         ) -> None: ...
+    def made_for(self, input: object, target: object) -> bool: ...
     def mean_divisor(self) -> float: ...
 
 def value_grad(args: LossArgs, out: NDArray[_Float] | None,

@@ -15,7 +15,7 @@ cimport cython
 from cython cimport floating
 from libc.stdint cimport int64_t
 
-from fastbp._options cimport option_snapshot, same_options
+from fastbp._options cimport OptionWatch, immutable_options, unchanged_since
 
 import numpy as np
 
@@ -253,6 +253,18 @@ cdef inline const void* data_or_null(object arr) noexcept:
     return NULL if arr is None else cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
+cdef class LossGrad:
+    """A loss's last gradient, which its backward() returns, and whether it is a workspace
+    of the compiled step (which the next step overwrites: backward() then returns a copy).
+    The compiled step sets it through the loss's record."""
+
+    def __init__(self, grad=None, bint is_workspace=False):
+        self.grad, self.is_workspace = grad, is_workspace
+
+    def __reduce__(self):
+        return (LossGrad, (self.grad, self.is_workspace))
+
+
 @cython.auto_pickle(False)  # pointers: never pickled
 cdef class LossArgs:
     """The named record of one loss call, made by the _validate function of its loss:
@@ -285,19 +297,21 @@ cdef class LossArgs:
     def reduction(self):
         return self.rec.reduction
 
-    def remember_options(self, loss, tuple names):
+    def remember_options(self, OptionWatch watch, loss, tuple names):
         """``loss``'s attributes ``names`` are the options this record was made from, as
-        they are now, and its validation read no values: the record may serve again
-        (made_for).  (For a record made from its target unconverted.)"""
-        self.option_names, self.snapshot = names, option_snapshot(loss, names)
+        they are now, ``watch`` counts the changes to its attributes, and its validation
+        read no values: the record may serve again (made_for).  (For a record made from
+        its target unconverted.)"""
+        if immutable_options(loss, names):
+            self.watch, self.changes = watch, watch.changes
 
-    cpdef bint made_for(self, loss, input, target) except -1:
-        """This record is what ``loss`` would make again from ``input`` and ``target``:
-        it was made from them (unconverted) by remember_options's loss, whose type and
-        options are the same objects, and their dtype, shape, layout and address are
-        unchanged.  Their values may differ: the kernels read them at each call."""
+    cpdef bint made_for(self, input, target) except -1:
+        """This record is what its loss would make again from ``input`` and ``target``:
+        it was made from them (unconverted), no attribute of remember_options's loss was
+        set since, and their dtype, shape, layout and address are unchanged.  Their values
+        may differ: the kernels read them at each call."""
         if (input is not self.input or target is not self.arrays[0]
-                or not same_options(loss, self.option_names, self.snapshot)
+                or not unchanged_since(self.watch, self.changes)
                 or not is_ready_pair(input, target)):
             return False
         cdef cnp.ndarray x = <cnp.ndarray>input

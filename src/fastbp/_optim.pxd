@@ -4,6 +4,8 @@
 from cython cimport floating
 from libc.stdint cimport int64_t
 
+from fastbp._options cimport OptionWatch
+
 # Which update rule (OptimRecord.kind).  A new optimizer: a code here, its update kernel
 # and a case in optimizer_update (_optim.pyx), and its record filling in optim.py.
 cpdef enum OptimizerKind:
@@ -73,9 +75,9 @@ cdef class OptimizerState:
     cdef readonly list params  # the optimizer's (value, grad) pairs, kept alive here
     cdef list buffers  # [[buffer or None] * 3] per parameter
     cdef list pending  # need_buffer's requests, for prepare
-    cdef tuple option_names  # remember_options's
-    cdef tuple snapshot      # and the values of those options then (_options.pxd)
+    cdef OptionWatch watch   # remember_options's optimizer's, and its count then
+    cdef unsigned long long changes
 
     cdef void set_buffer(self, Py_ssize_t k, int index, buf) except *
-    cpdef bint configured_for(self, optimizer) except -1
+    cpdef bint configured(self) noexcept
     cpdef prepare(self)

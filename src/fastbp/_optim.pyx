@@ -9,7 +9,7 @@ from cython cimport floating
 from libc.math cimport pow, sqrt, sqrtf
 from libc.stdlib cimport calloc, free
 
-from fastbp._options cimport option_snapshot, same_options
+from fastbp._options cimport OptionWatch, immutable_options, unchanged_since
 
 import numpy as np
 
@@ -355,21 +355,21 @@ cdef class OptimizerState:
         r.lr_decay, r.initial_accumulator_value = lr_decay, initial_accumulator_value
         r.nesterov, r.maximize, r.amsgrad, r.centered = nesterov, maximize, amsgrad, centered
         self.pending = []
-        self.snapshot = None
+        self.watch = None
 
-    def remember_options(self, optimizer, tuple names):
+    def remember_options(self, OptionWatch watch, optimizer, tuple names):
         """The optimizer's attributes ``names`` are the options that the ``configure``
-        and ``need_buffer`` calls since the last ``configure`` came from, as they are now
-        (see configured_for)."""
-        self.option_names, self.snapshot = names, option_snapshot(optimizer, names)
+        and ``need_buffer`` calls since the last ``configure`` came from, as they are now;
+        ``watch`` counts the changes to its attributes (see configured)."""
+        if immutable_options(optimizer, names):
+            self.watch, self.changes = watch, watch.changes
 
-    cpdef bint configured_for(self, optimizer) except -1:
-        """The record is what ``optimizer`` would configure again: since its
-        ``remember_options`` neither ``configure`` nor ``reset`` ran, the optimizer's type
-        and its option attributes are the same objects (immutable ones), and it still
-        holds the record's ``params``.  Its buffers were then asked for too."""
-        return (same_options(optimizer, self.option_names, self.snapshot)
-                and optimizer.params is self.params)
+    cpdef bint configured(self) noexcept:
+        """The record is what its optimizer would configure again: since its
+        ``remember_options`` neither ``configure`` nor ``reset`` ran, and no attribute of
+        the optimizer was set (its options were immutable objects).  Its buffers were then
+        asked for too."""
+        return unchanged_since(self.watch, self.changes)
 
     def need_buffer(self, int index, double fill_value=float("nan"), bint ready=False):
         """Ask for state buffer ``index`` of every parameter, made by the next ``prepare``
@@ -399,7 +399,7 @@ cdef class OptimizerState:
         """Forget every buffer and set the step count (load_state_dict, before its buffers)."""
         self.rec.step = steps
         self.pending = []
-        self.snapshot = None  # the buffers are to be asked for again
+        self.watch = None  # the buffers are to be asked for again
         for k in range(self.n_params):
             self.buffers[k] = [None, None, None]
             self.slots[k].state[0] = self.slots[k].state[1] = self.slots[k].state[2] = NULL

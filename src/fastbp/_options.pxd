@@ -1,28 +1,23 @@
-# The options a record was made from, kept to tell at the next step, without remaking it,
-# that its Python object would make the same record again: the same type, and each option
-# attribute the very object it was (objects that cannot change in place: an immutable
-# value's identity is its value).  LossArgs and OptimizerState use them.
+# Whether a record made from an object's options still holds: the object counts the
+# changes to its attributes in an OptionWatch (fastbp._watched.WatchedOptions does), and a
+# record keeps the count it was made at.  LossArgs and OptimizerState use them.
 
-cdef inline tuple option_snapshot(owner, tuple names):
-    """(type(owner), owner's attributes ``names``...), or None when one of them is not a
-    str, float, int, bool or None (a 0-d array, say, could change in place)."""
-    cdef list snapshot = [type(owner)]
+cdef class OptionWatch:
+    cdef readonly unsigned long long changes
+    cpdef void changed(self)
+
+
+cdef inline bint immutable_options(owner, tuple names):
+    """owner's attributes ``names`` are all str, float, int, bool or None: objects that
+    cannot change in place (a 0-d array, say, could, unseen by the watch)."""
     for name in names:
         value = getattr(owner, name)
         if not (value is None or type(value) is float or type(value) is int
                 or type(value) is bool or type(value) is str):
-            return None
-        snapshot.append(value)
-    return tuple(snapshot)
-
-
-cdef inline bint same_options(owner, tuple names, tuple snapshot) except -1:
-    """owner's type and attributes ``names`` are still the objects in ``snapshot``
-    (option_snapshot's, or None: never)."""
-    if snapshot is None or type(owner) is not snapshot[0]:
-        return False
-    cdef Py_ssize_t k
-    for k in range(len(names)):
-        if getattr(owner, names[k]) is not snapshot[k + 1]:
             return False
     return True
+
+
+cdef inline bint unchanged_since(OptionWatch watch, unsigned long long changes) noexcept:
+    """``watch`` (None: never) has counted no change since it stood at ``changes``."""
+    return watch is not None and watch.changes == changes

@@ -22,8 +22,8 @@ from libc.string cimport memcpy, memset
 
 from fastbp._activations cimport IDENTITY, act_backward, act_forward, act_needs_input
 from fastbp._clip cimport clip_coefficient, scale, vector_norm
-from fastbp._dense cimport LayerArgs, LayerRecord, dense_backward, dense_forward
-from fastbp._losses cimport LossArgs, LossRecord, loss_value_grad
+from fastbp._dense cimport ForwardCache, LayerArgs, LayerRecord, dense_backward, dense_forward
+from fastbp._losses cimport LossArgs, LossGrad, LossRecord, loss_value_grad
 from fastbp._optim cimport OptimizerState, OptimRecord, ParamSlot, optimizer_step
 
 import numpy as np
@@ -189,7 +189,7 @@ cdef class TrainStep:
     cdef object step_x        # run's validated x while the loss's record is made
     # The last step's loss and optimizer and their records, run again while each record
     # says it is what its object would make again (LossArgs.made_for,
-    # OptimizerState.configured_for): no Python call to remake them.
+    # OptimizerState.configured): no Python call to remake them.
     cdef object loss_owner
     cdef LossArgs loss_args
     cdef object optimizer_owner
@@ -244,8 +244,7 @@ cdef class TrainStep:
         if not same_loss and getattr(loss_fn, "_fused_args", None) is None:
             return None
         cdef OptimizerState state = self.optimizer_state
-        if (state is None or optimizer is not self.optimizer_owner
-                or not state.configured_for(optimizer)):
+        if state is None or optimizer is not self.optimizer_owner or not state.configured():
             fused_record = getattr(optimizer, "_fused_record", None)
             state = fused_record() if fused_record is not None else None
             if state is None:
@@ -266,7 +265,7 @@ cdef class TrainStep:
         # Validation reads the shape and dtype of the Net's output, never its values (BCE's
         # check of them waits for the forward), so the output workspace stands in for it.
         output = self.outputs[self.n_layers - 1]
-        if not same_loss or not args.made_for(loss_fn, output, target):
+        if not same_loss or not args.made_for(output, target):
             self.step_x = x  # (for output_elsewhere; a closure would slow all of run)
             try:
                 args = loss_fn._fused_args(output, target, self.output_elsewhere)
@@ -292,7 +291,9 @@ cdef class TrainStep:
         # what the unfused step leaves behind: each Layer's last input and output, and
         # the gradient loss_fn.backward() returns
         self.publish_forward()
-        loss_fn._keep_grad(self.grad_outputs[self.n_layers - 1])
+        cdef LossGrad last = args.grad_cache
+        if last is not None:
+            last.grad, last.is_workspace = self.grad_outputs[self.n_layers - 1], True
         return value
 
     cdef double run_parts(self, int parts, cnp.ndarray x, Py_ssize_t N, LossArgs loss,
@@ -318,10 +319,16 @@ cdef class TrainStep:
         return value
 
     cdef void publish_forward(self):
-        """Each Layer's forward cache: the workspaces that hold its last input and output."""
+        """Each Layer's forward cache: the workspaces that hold its last input and output
+        (and pre-activation, for the activations whose backward reads it)."""
+        cdef ForwardCache cache
         for k in range(self.n_layers):
-            self.layers[k]._keep_forward(self.inputs[k], self.pre_activations[k],
-                                         self.outputs[k])
+            cache = (<LayerArgs>self.records[k]).cache
+            if cache is None:
+                continue
+            cache.x, cache.y = self.inputs[k], self.outputs[k]
+            if act_needs_input(self.slots[k].L.act.code):
+                cache.z = self.pre_activations[k]
 
     cdef bint drives_these_parameters(self, OptimizerState state):
         """The optimizer's parameters are exactly this Net's (value, grad) arrays, in order."""

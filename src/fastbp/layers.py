@@ -110,10 +110,10 @@ class Layer:
         else:
             self._bias = None
             self._grad_bias = None
-        self._x = None  # the forward input (N, in), owned by the layer
-        self._y = None  # the forward output (N, out), as returned to the caller
-        self._z = None  # the pre-activation (N, out), kept for the activations whose
-                        # backward reads the forward input (v.INPUT_ACTIVATIONS)
+        # the last forward's input (N, in), owned by the layer, output (N, out), as returned
+        # to the caller, and pre-activation (N, out), kept for the activations whose
+        # backward reads the forward input (v.INPUT_ACTIVATIONS)
+        self._cache = _dense.ForwardCache()
 
     # --- parameters ------------------------------------------------------------------
 
@@ -179,15 +179,27 @@ class Layer:
 
     def _forward(self, x):
         """Forward on an input already validated and owned by fastbp."""
-        if self._act in v.INPUT_ACTIVATIONS:
-            self._z = self._output(x, activate=False)
-            y = np.empty_like(self._z)
-            _activations.forward2(self._act, self._z.reshape(-1), y.reshape(-1), self._p1,
-                                  self._p2)
+        cache = self._cache
+        if self._keeps_z:
+            z = cache.z = self._output(x, activate=False)
+            y = np.empty_like(z)
+            _activations.forward2(self._act, z.reshape(-1), y.reshape(-1), self._p1, self._p2)
         else:
             y = self._output(x)
-        self._x, self._y = x, y
+        cache.x, cache.y = x, y
         return y
+
+    @property
+    def _x(self):
+        return self._cache.x
+
+    @property
+    def _y(self):
+        return self._cache.y
+
+    @property
+    def _z(self):
+        return self._cache.z
 
     def _output(self, x, activate=True):
         """y for an input already validated, cached nowhere (backward will not see it)."""
@@ -206,14 +218,7 @@ class Layer:
     def _fused_record(self):
         """This layer's record (_dense.LayerArgs) for Net.train_step's compiled step."""
         return _dense.LayerArgs(self._weight, self._bias, self._grad_weight, self._grad_bias,
-                                self._act, self._p1, self._p2)
-
-    def _keep_forward(self, x, z, y):
-        """The forward cache a compiled step leaves: its workspaces, which backward reads
-        (z, the pre-activation, kept only for the activations whose backward reads it)."""
-        self._x, self._y = x, y
-        if self._keeps_z:
-            self._z = z
+                                self._act, self._p1, self._p2, cache=self._cache)
 
     def backward(self, grad_y: ArrayLike) -> FloatArray:
         """grad_x for grad_y = d(loss)/dy of the most recent forward; adds to the parameter grads."""
@@ -224,17 +229,18 @@ class Layer:
         return self._backward(grad_y)
 
     def _backward(self, grad_y, need_grad_x=True):
+        cache = self._cache
         grad_z = grad_y
-        if self._act in v.INPUT_ACTIVATIONS:
+        if self._keeps_z:
             grad_z = np.empty_like(grad_y)
-            _activations.backward2(self._act, grad_y.reshape(-1), self._z.reshape(-1),
+            _activations.backward2(self._act, grad_y.reshape(-1), cache.z.reshape(-1),
                                    grad_z.reshape(-1), self._p1, self._p2)
         elif self._act != _activations.Activation.IDENTITY:
             grad_z = np.empty_like(grad_y)
-            _activations.backward(self._act, grad_y.reshape(-1), self._y.reshape(-1),
+            _activations.backward(self._act, grad_y.reshape(-1), cache.y.reshape(-1),
                                   grad_z.reshape(-1), grad_y.shape[0])
-        grad_x = np.empty_like(self._x) if need_grad_x else None
-        _dense.linear_backward(grad_z, self._x, self._weight, grad_x, self._grad_weight,
+        grad_x = np.empty_like(cache.x) if need_grad_x else None
+        _dense.linear_backward(grad_z, cache.x, self._weight, grad_x, self._grad_weight,
                                self._grad_bias)
         return grad_x
 

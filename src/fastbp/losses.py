@@ -9,29 +9,29 @@ kept as attributes (``reduction``, ``beta``, ``delta``, ``weight``, ``ignore_ind
 
 from __future__ import annotations
 
+from fastbp import _losses
 from fastbp import _validate as v
 from fastbp import functional as F
 from fastbp._losses import LossKind as _K
 from fastbp._typing import ArrayLike, FloatArray
+from fastbp._watched import WatchedOptions
 
 __all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
            "BCELoss", "BCEWithLogitsLoss"]
 
 
-class _Loss:
+class _Loss(WatchedOptions):
     """Base: reduction handling and the backward() contract."""
 
     def __init__(self, reduction: str = "mean") -> None:
         v.reduction_code(reduction)
         self.reduction = reduction
-        self._grad = None
-        # True while _grad is a workspace of Net.train_step's fused step, which the next
-        # step overwrites: backward() then hands out a copy, as the unfused path would.
-        self._grad_is_workspace = False
+        self._last = _losses.LossGrad()  # the last gradient, which backward() returns
 
     def __call__(self, input: ArrayLike, target: ArrayLike) -> float | FloatArray:
-        value, self._grad = F._run(self._args(input, target), "both")
-        self._grad_is_workspace = False
+        last = self._last
+        value, last.grad = F._run(self._args(input, target), "both")
+        last.is_workspace = False
         return value
 
     def _args(self, input, target, input_values=None):
@@ -47,23 +47,29 @@ class _Loss:
         if type(self) not in _FUSED or self.reduction not in ("mean", "sum"):
             return None
         args = self._args(output, target, input_values)
+        args.grad_cache = self._last
         names = _REUSABLE.get(type(self))
         if names is not None and args.arrays[0] is target:  # (not a converted copy)
-            args.remember_options(self, names)  # the next step may run it again
+            args.remember_options(self._watch, self, names)  # the next step may run it again
         return args
 
-    def _keep_grad(self, grad):
-        """The gradient of a compiled step: its workspace, which the next step overwrites."""
-        self._grad, self._grad_is_workspace = grad, True
+    @property
+    def _grad(self):
+        return self._last.grad
+
+    @_grad.setter
+    def _grad(self, grad):
+        self._last.grad, self._last.is_workspace = grad, False
 
     def backward(self) -> FloatArray:
         """d(loss)/d(input) of the most recent call: an ndarray of input's shape and dtype.
 
         For reduction='none' it is the gradient of the sum of the per-element losses.
         """
-        if self._grad is None:
+        last = self._last
+        if last.grad is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before any loss was computed")
-        return self._grad.copy() if self._grad_is_workspace else self._grad
+        return last.grad.copy() if last.is_workspace else last.grad
 
     def _options(self):
         return f"reduction={self.reduction!r}"
@@ -299,8 +305,8 @@ _FUSED = frozenset({L1Loss, MSELoss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, 
 # The losses whose record depends on the shapes and dtypes of input and target but not
 # their values (not BCELoss, which checks the target's values, nor the class losses, which
 # check the class indices), with the options it is made from: while those are the same
-# (immutable) objects and the arrays the same, the fused step runs the record again
-# (LossArgs.made_for).
+# (immutable) objects, unset since, and the arrays the same, the fused step runs the record
+# again (LossArgs.made_for).
 _REUSABLE = {L1Loss: ("reduction",), MSELoss: ("reduction",),
              SmoothL1Loss: ("reduction", "beta"), HuberLoss: ("reduction", "delta"),
              BCEWithLogitsLoss: ("reduction", "weight", "pos_weight")}

@@ -15,6 +15,7 @@ from fastbp import _optim
 from fastbp import _validate as v
 from fastbp._optim import OptimizerKind
 from fastbp._typing import ParameterPair
+from fastbp._watched import WatchedOptions
 
 if TYPE_CHECKING:
     from fastbp.net import Net
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
-class Optimizer:
+class Optimizer(WatchedOptions):
     """What every fastbp optimizer shares: the parameters, zero_grad and the state dict.
 
     A subclass gives its rule (``_kind``), names its options (``_option_names``, also its
@@ -59,11 +60,11 @@ class Optimizer:
         have changed lr), and the buffers asked for as torch makes its state, lazily.
         (Options that are the same objects as at the last call leave it as it is.)"""
         state = self._state
-        if not state.configured_for(self):
+        if not state.configured():
             state.configure(**{name: getattr(self, name) for name in self._option_names})
             for index, value in self._needed_buffers(vars(self)):
                 state.need_buffer(index, value, ready=value == value)
-            state.remember_options(self, self._option_names)
+            state.remember_options(self._watch, self, self._option_names)
         return state
 
     def _fused_record(self) -> Any:
@@ -116,6 +117,7 @@ class Optimizer:
         arrays = v.optimizer_buffers(state_dict, self._option_names + self._scalar_names,
                                      expected, dtypes)
         self.__dict__.update(options)
+        self._watch.changed()
         self._state.reset(scalars.get("step", 0))
         for name in names:
             index = self._buffer_names.index(name)
