@@ -125,8 +125,12 @@ def compiled_only(net):
 
 # --- timing ----------------------------------------------------------------------------------
 
-def per_call_times(steps: dict, repeats: int, seconds: float) -> dict:
-    """{name: [seconds per call, one per repeat]}, the implementations interleaved."""
+def per_call_times(steps: dict, repeats: int, seconds: float, fresh: dict | None = None,
+                   max_calls: int | None = None) -> dict:
+    """{name: [seconds per call, one per repeat]}, the implementations interleaved.  Each
+    timed loop makes about ``seconds`` of calls (at most max_calls); fresh[name], when
+    given, runs untimed before each loop (to start training again from the same state)."""
+    fresh = fresh or {}
     loops = {}
     for name, step in steps.items():
         for _ in range(3):
@@ -135,10 +139,14 @@ def per_call_times(steps: dict, repeats: int, seconds: float) -> dict:
         step()
         once = time.perf_counter() - start
         loops[name] = max(1, int(seconds / max(once, 1e-7)))
+        if max_calls is not None:
+            loops[name] = min(loops[name], max_calls)
     times = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
             n = loops[name]
+            if name in fresh:
+                fresh[name]()
             start = time.perf_counter()
             for _ in range(n):
                 step()

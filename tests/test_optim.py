@@ -198,6 +198,29 @@ def test_trajectory_matches_torch(torch_one_thread, rng, case, dtype, path):
         np.testing.assert_allclose(p, tp.detach().numpy(), rtol=tol, atol=tol)
 
 
+def test_adam_bias_corrections_are_torchs_floats_past_their_saturation(rng):
+    """Adam's bias corrections 1 - beta**step reach 1.0 in double (beta**step < 2**-54)
+    and stay there, after which the update skips the pow; the floats stay those of
+    Python's ``**`` at every step (reference.adam_step), through a betas change and a
+    state_dict reload to step 40 (both make the powers anew, where 0.9**step is far above
+    2**-54).  The small betas first saturate within 80 steps."""
+    p, g = rng.standard_normal(5), np.empty(5)
+    opt = fastbp.Adam([(p, g)], lr=0.05, betas=(0.5, 0.6))
+    expected, state, betas = p.copy(), {}, (0.5, 0.6)
+    for step in range(1, 201):
+        if step == 120:  # new betas, beta2's power far from saturated: computed anew
+            opt.beta1, opt.beta2 = betas = (0.3, 0.9)
+        if step == 160:  # a reload rewinds the step count: so do the powers
+            saved = opt.state_dict()
+            saved["step"], state["step"] = 40, 40
+            opt.load_state_dict(saved)
+        g[:] = rng.standard_normal(5)
+        opt.step()
+        expected = ref.adam_step(expected, g.copy(), state, lr=0.05, betas=betas)
+        np.testing.assert_array_equal(p, expected, err_msg=f"step {step}")
+    assert 1 - 0.5 ** 80.0 == 1.0 and 1 - 0.6 ** 80.0 == 1.0  # (the saturation was crossed)
+
+
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_train_step_equals_manual_sequence(rng, case):
     name, options = case

@@ -26,8 +26,10 @@ cdef struct OptimRecord:
     double beta1, beta2, eps, alpha, lr_decay, initial_accumulator_value
     bint nesterov, maximize, amsgrad, centered
     int64_t step      # steps taken, counted before each update (torch's state['step'])
-    # Adam's 1 - beta1**step and (1 - beta2**step)**0.5, set by optimizer_step
+    # Adam's 1 - beta1**step and (1 - beta2**step)**0.5, set by optimizer_step from
+    # beta1**step and beta2**step, which it keeps (1.0: not computed for these betas yet)
     double bias_correction1, bias_correction2_sqrt
+    double beta1_power, beta2_power
 
 
 cdef struct ParamSlot:

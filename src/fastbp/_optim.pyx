@@ -28,6 +28,7 @@ cdef enum:
 
 # torch counts steps in a float32 tensor: the count stops at 2**24 (2**24 + 1 rounds to it)
 cdef double MAX_STEP = 16777216.0
+cdef double TINY_POWER = 2.0 ** -56
 
 
 cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n,
@@ -294,14 +295,24 @@ cdef inline void update_slot(const OptimRecord* r, ParamSlot* s, floating* p) no
                        r.weight_decay, r.eps, r.maximize, step)
 
 
+cdef inline double power_of_beta(double beta, double step, double last) noexcept nogil:
+    """beta**step (0 <= beta < 1), given its value ``last`` at an earlier step (1.0 if
+    none): below 2**-56, 1 - beta**step is 1.0 in double, and at every later step too, where
+    beta**step is smaller still; pow (the step's dearest part in a small net) is then
+    skipped, the bias correction staying torch's float."""
+    return last if last < TINY_POWER else pow(beta, step)
+
+
 cdef void optimizer_step(OptimRecord* rec, ParamSlot* slots, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t k
     cdef double step
     rec.step += 1
     if rec.kind == OPTIM_ADAM or rec.kind == OPTIM_ADAMW:  # the same for every parameter
         step = rec.step if rec.step < MAX_STEP else MAX_STEP
-        rec.bias_correction1 = 1.0 - pow(rec.beta1, step)
-        rec.bias_correction2_sqrt = pow(1.0 - pow(rec.beta2, step), 0.5)
+        rec.beta1_power = power_of_beta(rec.beta1, step, rec.beta1_power)
+        rec.beta2_power = power_of_beta(rec.beta2, step, rec.beta2_power)
+        rec.bias_correction1 = 1.0 - rec.beta1_power
+        rec.bias_correction2_sqrt = pow(1.0 - rec.beta2_power, 0.5)
     for k in range(n):
         optimizer_update(rec, &slots[k])
 
@@ -313,6 +324,7 @@ cdef class OptimizerState:
 
     def __cinit__(self, int kind, list params):
         self.rec.kind = kind
+        self.rec.beta1_power = self.rec.beta2_power = 1.0
         self.params = params
         self.pending = []
         self.n_params = len(self.params)
@@ -354,6 +366,7 @@ cdef class OptimizerState:
         r.beta1, r.beta2, r.eps, r.alpha = beta1, beta2, eps, alpha
         r.lr_decay, r.initial_accumulator_value = lr_decay, initial_accumulator_value
         r.nesterov, r.maximize, r.amsgrad, r.centered = nesterov, maximize, amsgrad, centered
+        r.beta1_power = r.beta2_power = 1.0  # (for these betas, not computed yet)
         self.pending = []
         self.watch = None
 
@@ -398,6 +411,7 @@ cdef class OptimizerState:
     def reset(self, steps):
         """Forget every buffer and set the step count (load_state_dict, before its buffers)."""
         self.rec.step = steps
+        self.rec.beta1_power = self.rec.beta2_power = 1.0
         self.pending = []
         self.watch = None  # the buffers are to be asked for again
         for k in range(self.n_params):
