@@ -32,6 +32,7 @@ def run_cases():
         for key, value in net.state_dict().items():
             out[f"{name}/{key}"] = value
         out[f"{name}/losses"] = np.array(losses)
+        out[f"{name}/compiled"] = np.array(net._step.compiled_steps)  # the local parts' steps
     return out
 
 

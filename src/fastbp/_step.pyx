@@ -56,24 +56,26 @@ cdef struct NetParam:
 
 
 # The parts of the step fused_step runs (bit flags): the forward alone comes first when the
-# loss checks the Net's output (BCELoss) before the rest may run.
+# loss checks the Net's output (BCELoss) before the rest may run; a data-parallel rank's
+# step stops before the update, which waits for the other ranks' gradients.
 cdef enum:
     FORWARD = 1
-    LOSS_BACKWARD_UPDATE = 2
-    WHOLE_STEP = 3
+    LOSS_BACKWARD = 2
+    UPDATE = 4
 
 
 cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
-                         ParamSlot* params, Py_ssize_t n_params,
+                         NetParam* params, Py_ssize_t n_params,
                          const floating* x_ni, Py_ssize_t N,
-                         const LossRecord* loss, OptimRecord* opt,
+                         const LossRecord* loss, OptimRecord* opt, ParamSlot* slots,
                          bint clip, double max_norm, double* norms) noexcept nogil:
     """The ``parts`` of one training step; returns the loss value (0 without the loss).
 
     Trusts: the slots point at live buffers of the sizes they state, for this N and this
-    dtype; x_ni is (N, layers[0].I); params are the Net's parameters in order; loss's
-    arrays are what loss.kind reads; none of them meets a workspace or a gradient;
-    norms has room for n_params doubles (clip: clip_grad_norm_ to max_norm).
+    dtype; x_ni is (N, layers[0].I); params are the Net's parameters in order, and with
+    UPDATE so are the optimizer's slots; loss's arrays are what loss.kind reads; none of
+    them meets a workspace or a gradient; norms has room for n_params doubles (clip:
+    clip_grad_norm_ to max_norm).
     IN x_ni; IN/OUT every parameter, gradient, optimizer state and workspace.
     """
     cdef Py_ssize_t k
@@ -90,7 +92,7 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
                           <floating*>S.z, N, S.L.n_in, S.L.n_out)
             if S.L.act.code != IDENTITY:  # in place unless z is kept
                 act_forward(&S.L.act, <floating*>S.z, <floating*>S.y, N, S.L.n_out)
-    if not parts & LOSS_BACKWARD_UPDATE:
+    if not parts & LOSS_BACKWARD:
         return 0
     # Net.zero_grad: Layer.zero_grad fills each gradient with +0.0 (all-zero bytes)
     for k in range(n_params):
@@ -110,14 +112,16 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
         grad_x = <floating*>layers[k - 1].gy if k > 0 else NULL
         dense_backward(grad, <floating*>S.x, <floating*>S.L.w, grad_x, <floating*>S.L.gw,
                        <floating*>S.L.gb, N, S.L.n_in, S.L.n_out)
+    if not parts & UPDATE:
+        return value
     if clip:
         clip_by_total_norm(params, n_params, <floating*>NULL, max_norm, norms)
     # optimizer.step(): every parameter in parameters() order
-    optimizer_step(opt, params, n_params)
+    optimizer_step(opt, slots, n_params)
     return value
 
 
-cdef void clip_by_total_norm(ParamSlot* params, Py_ssize_t n_params, floating* dtype,
+cdef void clip_by_total_norm(NetParam* params, Py_ssize_t n_params, floating* dtype,
                              double max_norm, double* norms) noexcept nogil:
     """clip_grad_norm_(params, max_norm): each gradient's 2-norm in its dtype, their
     2-norm (in float32 for float32 gradients), then the gradients scaled by the clamped
@@ -234,6 +238,8 @@ cdef class TrainStep:
     def run(self, x, target, loss_fn, optimizer, max_grad_norm=None):
         """The loss after one fused step on (x, target), or None if not supported; the
         gradients clipped to max_grad_norm (a float checked by Net.train_step) when given.
+        With optimizer None, the step ends with the gradients (zero_grad, forward, loss,
+        backward: a data-parallel rank's part).
 
         Invalid x or target raise exactly as the unfused step would, before anything
         is changed (BCELoss's check of the Net's output: after the forward, which the
@@ -243,15 +249,18 @@ cdef class TrainStep:
         cdef bint same_loss = args is not None and loss_fn is self.loss_owner
         if not same_loss and getattr(loss_fn, "_fused_args", None) is None:
             return None
-        cdef OptimizerState state = self.optimizer_state
-        if state is None or optimizer is not self.optimizer_owner or not state.configured():
-            fused_record = getattr(optimizer, "_fused_record", None)
-            state = fused_record() if fused_record is not None else None
-            if state is None:
+        cdef OptimizerState state = None
+        if optimizer is not None:
+            state = self.optimizer_state
+            if (state is None or optimizer is not self.optimizer_owner
+                    or not state.configured()):
+                fused_record = getattr(optimizer, "_fused_record", None)
+                state = fused_record() if fused_record is not None else None
+                if state is None:
+                    return None
+                self.optimizer_owner, self.optimizer_state = optimizer, state
+            if not self.drives_these_parameters(state):
                 return None
-            self.optimizer_owner, self.optimizer_state = optimizer, state
-        if not self.drives_these_parameters(state):
-            return None
         given_x = x
         if not is_ready(x, self.typenum, -1, self.slots[0].L.n_in):
             x = v.layer_input(x, "x", self.slots[0].L.n_in, self.dtype)
@@ -278,14 +287,15 @@ cdef class TrainStep:
         for a in args.arrays:
             if self.meets_step_memory(a):
                 return None
-        cdef int parts = WHOLE_STEP
+        cdef int parts = FORWARD | LOSS_BACKWARD | (UPDATE if state is not None else 0)
         if args.input_unchecked:
             # BCELoss checks its input, the Net's output, before it computes anything
-            self.run_parts(FORWARD, x, N, args, state)
+            self.run_parts(FORWARD, x, N, args, None)
             self.publish_forward()
             v.unit_interval(output, "input")
-            parts = LOSS_BACKWARD_UPDATE
-        state.prepare()  # the optimizer's state buffers, made as its step() makes them
+            parts &= ~FORWARD
+        if state is not None:
+            state.prepare()  # the optimizer's state buffers, made as its step() makes them
         value = self.run_parts(parts, x, N, args, state, max_grad_norm)
         self.compiled_steps += 1
         # what the unfused step leaves behind: each Layer's last input and output, and
@@ -298,7 +308,7 @@ cdef class TrainStep:
 
     cdef double run_parts(self, int parts, cnp.ndarray x, Py_ssize_t N, LossArgs loss,
                           OptimizerState opt, max_grad_norm=None):
-        """fused_step's parts (loss and opt None for the forward alone)."""
+        """fused_step's parts (loss None for the forward alone, opt None without UPDATE)."""
         cdef bint clip = max_grad_norm is not None  # clip_grad_norm_ before the update
         cdef double max_norm = max_grad_norm if clip else 0.0
         cdef double value
@@ -306,16 +316,15 @@ cdef class TrainStep:
         cdef const LossRecord* loss_rec = NULL if loss is None else &loss.rec
         cdef OptimRecord* opt_rec = NULL if opt is None else &opt.rec
         cdef ParamSlot* slots = NULL if opt is None else opt.slots
-        cdef Py_ssize_t n_params = 0 if opt is None else opt.n_params
         with nogil:
             if self.typenum == cnp.NPY_DOUBLE:
-                value = fused_step(parts, self.slots, self.n_layers, slots, n_params,
-                                   <double*>x_ni, N, loss_rec, opt_rec, clip,
-                                   max_norm, self.norms)
+                value = fused_step(parts, self.slots, self.n_layers, self.params,
+                                   self.n_params, <double*>x_ni, N, loss_rec, opt_rec, slots,
+                                   clip, max_norm, self.norms)
             else:
-                value = fused_step(parts, self.slots, self.n_layers, slots, n_params,
-                                   <float*>x_ni, N, loss_rec, opt_rec, clip,
-                                   max_norm, self.norms)
+                value = fused_step(parts, self.slots, self.n_layers, self.params,
+                                   self.n_params, <float*>x_ni, N, loss_rec, opt_rec, slots,
+                                   clip, max_norm, self.norms)
         return value
 
     cdef void publish_forward(self):

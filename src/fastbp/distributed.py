@@ -69,6 +69,7 @@ class DataParallel:
                 raise ValueError(f"net: rank {rank} has no valid Net ({other})")
         v.same_on_every_rank(records, "net")
         self.net = net
+        self._summed_from, self._summed_loss = None, None  # (see _summed)
         pairs = net.parameters()
         self._n = sum(value.size for value, _ in pairs)
         # all the gradients, then the loss sum, the 'mean' divisor and a failure count
@@ -115,9 +116,7 @@ class DataParallel:
             if max_grad_norm is not None:
                 max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
             mean = v.data_parallel_loss(loss_fn, _LOSSES)
-            summed = copy.copy(loss_fn)
-            summed.reduction = "sum"
-            loss, output = self.net._gradients(x_local, y_local, summed)
+            loss, output = self.net._gradients(x_local, y_local, self._summed(loss_fn))
             self._grads.gather()
             flat[n + _LOSS_SUM] = loss
             flat[n + _DIVISOR] = _mean_divisor(loss_fn, output, y_local) if mean else 1.0
@@ -146,6 +145,16 @@ class DataParallel:
             clip_grad_norm_(self.net, max_grad_norm)
         optimizer.step()
         return float(self.net.dtype.type(value))
+
+    def _summed(self, loss_fn):
+        """A copy of loss_fn with reduction 'sum', kept while loss_fn's options stay as they
+        are (the compiled step then reuses its record)."""
+        made_from = (loss_fn, loss_fn._watch.changes)
+        if self._summed_from != made_from:
+            summed = copy.copy(loss_fn)
+            summed.reduction = "sum"
+            self._summed_from, self._summed_loss = made_from, summed
+        return self._summed_loss
 
     def fit(self, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: Optimizer,
             **options: Any) -> training.History:

@@ -204,7 +204,11 @@ class Net:
 
     def _gradients(self, x, target, loss_fn):
         """zero_grad, forward, loss, backward, skipping the input's gradient (no parameter
-        needs it): the local part of a data-parallel step.  Returns (loss, output)."""
+        needs it): the local part of a data-parallel step, one compiled call when
+        train_step's would be.  Returns (loss, output)."""
+        loss = self._step.run(x, target, loss_fn, None)
+        if loss is not None:
+            return loss, self.layers[-1]._y
         self.zero_grad()
         output = self.forward(x)
         loss = loss_fn(output, target)
