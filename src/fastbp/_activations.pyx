@@ -19,8 +19,11 @@ cdef void activation_forward(int act, const floating* x, floating* y,
     """y = f(x) elementwise (row-wise over C for the softmaxes).  IN x (N, C); OUT y (N, C)."""
     cdef Py_ssize_t i, n = N * C
     if act == SIGMOID:
-        for i in range(n):
-            y[i] = <floating>c_sigmoid(x[i])
+        if floating is float:  # vectorized, the same floats as the loop below
+            fastbp_sigmoid_f32(x, y, n)
+        else:
+            for i in range(n):
+                y[i] = <floating>c_sigmoid(x[i])
     elif act == RELU:
         for i in range(n):
             y[i] = <floating>c_relu(x[i])
@@ -149,6 +152,7 @@ def backward(int act, const floating[::1] grad_y, const floating[::1] y, floatin
 # --- v2 activations: C kernels, backward from the forward input ---------------------------
 
 cdef extern from "fastbp_activations.h" nogil:
+    void fastbp_sigmoid_f32(const float* x, float* y, Py_ssize_t n)
     void fastbp_activation2_forward_f32(int act, const float* x, float* y, Py_ssize_t n,
                                         double p1, double p2)
     void fastbp_activation2_forward_f64(int act, const double* x, double* y, Py_ssize_t n,
