@@ -487,6 +487,28 @@ def test_a_reused_loss_record_follows_option_changes(rng):
         assert_same_state(fused, manual)
 
 
+@pytest.mark.parametrize("make_loss", [CrossEntropyLoss, NLLLoss])
+def test_class_indices_changed_in_place_are_checked_again(rng, make_loss):
+    """The same target array every step: the class loss's record serves again while its
+    indices stay in range; one set out of range in place raises as the unfused step does,
+    with nothing changed, and a valid one trains on."""
+    fused, manual = twin_nets("relu logits", np.float64)
+    opt_f, opt_m = SGD(fused, lr=0.1), SGD(manual, lr=0.1)
+    loss_f, loss_m = make_loss(ignore_index=2), make_loss(ignore_index=2)
+    x, t = rng.standard_normal((4, 6)), np.array([0, 1, 4, 3])
+    for index in [1, 2, 9, -1, 4]:  # 2 is ignore_index; 9 and -1 are out of range
+        t[1] = index
+        if 0 <= index < 5:
+            assert (compiled_step(fused, x, t, loss_f, opt_f)
+                    == manual_step(manual, x, t, loss_m, opt_m))
+            assert_same_state(fused, manual)
+        else:
+            before = snapshot(fused, loss_f, opt_f)
+            expected = raised(lambda: manual_step(manual, x, t, loss_m, opt_m))
+            assert raised(lambda: fused.train_step(x, t, loss_f, opt_f)) == expected
+            assert_unchanged(fused, loss_f, opt_f, before)
+
+
 def test_copies_watch_their_own_options():
     loss, opt = HuberLoss(delta=2.0), SGD([(np.zeros(3), np.zeros(3))], lr=0.1)
     for original in (loss, opt):

@@ -172,3 +172,4 @@ cdef class LossArgs:
     cdef unsigned long long changes
 
     cpdef bint made_for(self, input, target) except -1
+    cdef bint class_indices_in_range(self, target) noexcept

@@ -309,10 +309,14 @@ cdef class LossArgs:
         """This record is what its loss would make again from ``input`` and ``target``:
         it was made from them (unconverted), no attribute of remember_options's loss was
         set since, and their dtype, shape, layout and address are unchanged.  Their values
-        may differ: the kernels read them at each call."""
+        may differ: the kernels read them at each call, and class indices are checked
+        again here (any out of range: False, and validation raises its error)."""
         if (input is not self.input or target is not self.arrays[0]
-                or not unchanged_since(self.watch, self.changes)
-                or not is_ready_pair(input, target)):
+                or not unchanged_since(self.watch, self.changes)):
+            return False
+        cdef bint indices = self.rec.kind == CROSS_ENTROPY or self.rec.kind == NLL_LOSS
+        if not (self.class_indices_in_range(target) if indices
+                else is_ready_pair(input, target)):
             return False
         cdef cnp.ndarray x = <cnp.ndarray>input
         cdef int d, ndim = cnp.PyArray_NDIM(x)
@@ -321,6 +325,24 @@ cdef class LossArgs:
             return False
         for d in range(ndim):
             if cnp.PyArray_DIMS(x)[d] != <Py_ssize_t>self.shape[d]:
+                return False
+        return True
+
+    cdef bint class_indices_in_range(self, target) noexcept:
+        """target is an exact, contiguous (rows,) int64 ndarray of indices in [0, cols) or
+        equal to ignore_index: what _validate.class_indices returns unconverted."""
+        if not cnp.PyArray_CheckExact(target):
+            return False
+        cdef cnp.ndarray t = <cnp.ndarray>target
+        if (cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or cnp.PyArray_NDIM(t) != 1
+                or cnp.PyArray_DIMS(t)[0] != self.rec.rows or not cnp.PyArray_ISCARRAY_RO(t)
+                or not cnp.PyArray_ISNOTSWAPPED(t)):
+            return False
+        cdef const int64_t* index = <const int64_t*>cnp.PyArray_DATA(t)
+        cdef int64_t c = self.rec.cols, ignore = self.rec.ignore_index
+        cdef Py_ssize_t i
+        for i in range(self.rec.rows):
+            if (index[i] < 0 or index[i] >= c) and index[i] != ignore:
                 return False
         return True
 

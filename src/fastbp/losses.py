@@ -303,10 +303,12 @@ _FUSED = frozenset({L1Loss, MSELoss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, 
                     BCELoss, BCEWithLogitsLoss})
 
 # The losses whose record depends on the shapes and dtypes of input and target but not
-# their values (not BCELoss, which checks the target's values, nor the class losses, which
-# check the class indices), with the options it is made from: while those are the same
+# their values (not BCELoss, which checks the target's values; the class losses' indices
+# made_for checks again), with the options it is made from: while those are the same
 # (immutable) objects, unset since, and the arrays the same, the fused step runs the record
 # again (LossArgs.made_for).
 _REUSABLE = {L1Loss: ("reduction",), MSELoss: ("reduction",),
              SmoothL1Loss: ("reduction", "beta"), HuberLoss: ("reduction", "delta"),
+             CrossEntropyLoss: ("reduction", "weight", "ignore_index", "label_smoothing"),
+             NLLLoss: ("reduction", "weight", "ignore_index"),
              BCEWithLogitsLoss: ("reduction", "weight", "pos_weight")}
