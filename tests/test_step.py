@@ -509,6 +509,24 @@ def test_class_indices_changed_in_place_are_checked_again(rng, make_loss):
             assert_unchanged(fused, loss_f, opt_f, before)
 
 
+def test_a_gathered_batch_is_the_step_on_the_rows(rng):
+    """Net.fit's shuffled batches: the compiled step gathers x[rows] itself, with the floats
+    of train_step(x[rows], ...); rows it cannot read leave the error to NumPy's x[rows]."""
+    fused, manual = twin_nets("relu logits", np.float32)
+    opt_f, opt_m = SGD(fused, lr=0.1, momentum=0.9), SGD(manual, lr=0.1, momentum=0.9)
+    loss_f, loss_m = CrossEntropyLoss(), CrossEntropyLoss()
+    x, y = rng.standard_normal((50, 6)).astype(np.float32), rng.integers(0, 5, 50)
+    for _ in range(3):
+        rows = rng.permutation(50)[:8]
+        before = fused._step.compiled_steps
+        value = fused._gathered_train_step(x, y[rows], rows, loss_f, opt_f)
+        assert fused._step.compiled_steps == before + 1
+        assert value == manual_step(manual, x[rows], y[rows], loss_m, opt_m)
+        assert_same_state(fused, manual)
+    with pytest.raises(IndexError):
+        fused._gathered_train_step(x, y[:2], np.array([3, 50]), loss_f, opt_f)
+
+
 def test_copies_watch_their_own_options():
     loss, opt = HuberLoss(delta=2.0), SGD([(np.zeros(3), np.zeros(3))], lr=0.1)
     for original in (loss, opt):

@@ -71,6 +71,8 @@ def test_fit_is_the_hand_written_loop_bitwise(dtype, shuffle, batch_size):
                       3, batch_size, 11, shuffle)
     assert same_parameters(fitted, by_hand)
     assert history.loss == pytest.approx(means, rel=1e-12)
+    # every batch one compiled step, the shuffled ones gathering their rows themselves
+    assert fitted._step.compiled_steps == 3 * -(-x.shape[0] // batch_size)
     assert history.lr == [0.05] * 3 and len(history.epoch_time) == 3
     assert history.val_loss == [] and history.val_accuracy == []
 

@@ -18,6 +18,7 @@ Shape letters: N batch, I in_features, O out_features.
 cimport numpy as cnp
 from cython cimport floating
 from libc.stdlib cimport calloc, free
+from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
 from fastbp._activations cimport IDENTITY, act_backward, act_forward, act_needs_input
@@ -66,26 +67,33 @@ cdef enum:
 
 cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
                          NetParam* params, Py_ssize_t n_params,
-                         const floating* x_ni, Py_ssize_t N,
+                         const floating* x_ni, const int64_t* rows, Py_ssize_t N,
                          const LossRecord* loss, OptimRecord* opt, ParamSlot* slots,
                          bint clip, double max_norm, double* norms) noexcept nogil:
     """The ``parts`` of one training step; returns the loss value (0 without the loss).
 
     Trusts: the slots point at live buffers of the sizes they state, for this N and this
-    dtype; x_ni is (N, layers[0].I); params are the Net's parameters in order, and with
+    dtype; x_ni is (N, layers[0].I), or with rows (N,) the data whose rows rows[n] make
+    the batch; params are the Net's parameters in order, and with
     UPDATE so are the optimizer's slots; loss's arrays are what loss.kind reads; none of
     them meets a workspace or a gradient; norms has room for n_params doubles (clip:
     clip_grad_norm_ to max_norm).
     IN x_ni; IN/OUT every parameter, gradient, optimizer state and workspace.
     """
-    cdef Py_ssize_t k
+    cdef Py_ssize_t k, I
     cdef DenseSlot* S
     cdef floating* grad
     cdef floating* grad_x
     cdef floating value
     if parts & FORWARD:
         # Net.forward: Layer.forward copies the caller's x, and backward reads that copy
-        memcpy(layers[0].x, x_ni, N * layers[0].L.n_in * sizeof(floating))
+        # (Net.fit's shuffled batch: gathered here, the copy x[rows] would be)
+        if rows == NULL:
+            memcpy(layers[0].x, x_ni, N * layers[0].L.n_in * sizeof(floating))
+        else:
+            I = layers[0].L.n_in
+            for k in range(N):
+                memcpy(<floating*>layers[0].x + k * I, x_ni + rows[k] * I, I * sizeof(floating))
         for k in range(n_layers):
             S = &layers[k]
             dense_forward(<floating*>S.x, <floating*>S.L.w, <floating*>S.L.b,
@@ -160,6 +168,23 @@ cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t col
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
 
 
+cdef bint indices_below(rows, Py_ssize_t n) noexcept:
+    """rows is an exact, contiguous 1-D int64 ndarray of indices in [0, n)."""
+    if not cnp.PyArray_CheckExact(rows):
+        return False
+    cdef cnp.ndarray r = <cnp.ndarray>rows
+    if (cnp.PyArray_TYPE(r) != cnp.NPY_INT64 or cnp.PyArray_NDIM(r) != 1
+            or not cnp.PyArray_ISCARRAY_RO(r) or not cnp.PyArray_ISNOTSWAPPED(r)
+            or cnp.PyArray_DIMS(r)[0] > MAX_DIM):
+        return False
+    cdef const int64_t* index = <const int64_t*>cnp.PyArray_DATA(r)
+    cdef Py_ssize_t k
+    for k in range(cnp.PyArray_DIMS(r)[0]):
+        if index[k] < 0 or index[k] >= n:
+            return False
+    return True
+
+
 cdef inline bint meets(const char* start, const char* end, const char* other,
                        Py_ssize_t other_bytes) noexcept:
     return start < other + other_bytes and other < end
@@ -191,6 +216,7 @@ cdef class TrainStep:
     cdef list workspaces      # every workspace, kept alive here
     cdef readonly Py_ssize_t compiled_steps  # steps run compiled (tests prove the path)
     cdef object step_x        # run's validated x while the loss's record is made
+    cdef object step_rows     # and its rows
     # The last step's loss and optimizer and their records, run again while each record
     # says it is what its object would make again (LossArgs.made_for,
     # OptimizerState.configured): no Python call to remake them.
@@ -235,11 +261,12 @@ cdef class TrainStep:
         # copy.deepcopy / pickle of a Net: a fresh TrainStep for the copied Layers
         return (TrainStep, (self.layers,))
 
-    def run(self, x, target, loss_fn, optimizer, max_grad_norm=None):
+    def run(self, x, target, loss_fn, optimizer, max_grad_norm=None, rows=None):
         """The loss after one fused step on (x, target), or None if not supported; the
         gradients clipped to max_grad_norm (a float checked by Net.train_step) when given.
         With optimizer None, the step ends with the gradients (zero_grad, forward, loss,
-        backward: a data-parallel rank's part).
+        backward: a data-parallel rank's part).  With rows (int64 indices into x's rows),
+        the batch is x[rows], gathered by the step itself (target is then the batch's).
 
         Invalid x or target raise exactly as the unfused step would, before anything
         is changed (BCELoss's check of the Net's output: after the forward, which the
@@ -270,17 +297,25 @@ cdef class TrainStep:
                 or (given_x is not x and self.meets_step_memory(given_x))):
             return None
         cdef Py_ssize_t N = cnp.PyArray_DIMS(<cnp.ndarray>x)[0]
+        cdef const int64_t* row_index = NULL
+        if rows is not None:
+            if not indices_below(rows, N):
+                return None  # (the unfused path's x[rows] raises what NumPy raises)
+            N = cnp.PyArray_DIMS(<cnp.ndarray>rows)[0]
+            row_index = <const int64_t*>cnp.PyArray_DATA(<cnp.ndarray>rows)
         self.ensure_workspaces(N)
         # Validation reads the shape and dtype of the Net's output, never its values (BCE's
         # check of them waits for the forward), so the output workspace stands in for it.
         output = self.outputs[self.n_layers - 1]
         if not same_loss or not args.made_for(output, target):
-            self.step_x = x  # (for output_elsewhere; a closure would slow all of run)
+            # (for output_elsewhere; a closure would slow all of run)
+            self.step_x, self.step_rows = x, rows
             try:
                 args = loss_fn._fused_args(output, target, self.output_elsewhere)
             finally:
-                self.step_x = None  # (x is not kept beyond the call; a reused record keeps
-                                    # its target until the next new one)
+                self.step_x = self.step_rows = None  # (not kept beyond the call; a reused
+                                                     # record keeps its target until the
+                                                     # next new one)
             if args is None:
                 return None
             self.loss_owner, self.loss_args = loss_fn, args
@@ -290,13 +325,13 @@ cdef class TrainStep:
         cdef int parts = FORWARD | LOSS_BACKWARD | (UPDATE if state is not None else 0)
         if args.input_unchecked:
             # BCELoss checks its input, the Net's output, before it computes anything
-            self.run_parts(FORWARD, x, N, args, None)
+            self.run_parts(FORWARD, x, row_index, N, args, None)
             self.publish_forward()
             v.unit_interval(output, "input")
             parts &= ~FORWARD
         if state is not None:
             state.prepare()  # the optimizer's state buffers, made as its step() makes them
-        value = self.run_parts(parts, x, N, args, state, max_grad_norm)
+        value = self.run_parts(parts, x, row_index, N, args, state, max_grad_norm)
         self.compiled_steps += 1
         # what the unfused step leaves behind: each Layer's last input and output, and
         # the gradient loss_fn.backward() returns
@@ -306,8 +341,8 @@ cdef class TrainStep:
             last.grad, last.is_workspace = self.grad_outputs[self.n_layers - 1], True
         return value
 
-    cdef double run_parts(self, int parts, cnp.ndarray x, Py_ssize_t N, LossArgs loss,
-                          OptimizerState opt, max_grad_norm=None):
+    cdef double run_parts(self, int parts, cnp.ndarray x, const int64_t* rows, Py_ssize_t N,
+                          LossArgs loss, OptimizerState opt, max_grad_norm=None):
         """fused_step's parts (loss None for the forward alone, opt None without UPDATE)."""
         cdef bint clip = max_grad_norm is not None  # clip_grad_norm_ before the update
         cdef double max_norm = max_grad_norm if clip else 0.0
@@ -319,12 +354,12 @@ cdef class TrainStep:
         with nogil:
             if self.typenum == cnp.NPY_DOUBLE:
                 value = fused_step(parts, self.slots, self.n_layers, self.params,
-                                   self.n_params, <double*>x_ni, N, loss_rec, opt_rec, slots,
-                                   clip, max_norm, self.norms)
+                                   self.n_params, <double*>x_ni, rows, N, loss_rec, opt_rec,
+                                   slots, clip, max_norm, self.norms)
             else:
                 value = fused_step(parts, self.slots, self.n_layers, self.params,
-                                   self.n_params, <float*>x_ni, N, loss_rec, opt_rec, slots,
-                                   clip, max_norm, self.norms)
+                                   self.n_params, <float*>x_ni, rows, N, loss_rec, opt_rec,
+                                   slots, clip, max_norm, self.norms)
         return value
 
     cdef void publish_forward(self):
@@ -395,7 +430,8 @@ cdef class TrainStep:
         """The Net's output for the step's x by the same kernels, in new buffers: the
         workspaces and the Layers' caches stay as they are (an error path: which error
         comes first depends on it)."""
-        cdef cnp.ndarray x = self.step_x
+        cdef cnp.ndarray x = (self.step_x if self.step_rows is None
+                              else np.ascontiguousarray(self.step_x[self.step_rows]))
         cdef Py_ssize_t N = cnp.PyArray_DIMS(x)[0]
         cdef DenseSlot* saved = self.slots
         cdef DenseSlot* temp = <DenseSlot*>calloc(self.n_layers, sizeof(DenseSlot))
@@ -405,7 +441,7 @@ cdef class TrainStep:
         self.slots = temp
         try:
             arrays = self.make_workspaces(N, True)
-            self.run_parts(FORWARD, x, N, None, None)
+            self.run_parts(FORWARD, x, NULL, N, None, None)
         finally:
             self.slots = saved
             free(temp)

@@ -192,6 +192,17 @@ class Net:
             loss = self._unfused_train_step(x, target, loss_fn, optimizer, max_grad_norm)
         return loss
 
+    def _gathered_train_step(self, x, target, rows, loss_fn, optimizer, *,
+                             max_grad_norm=None):
+        """train_step(x[rows], target, ...) with the compiled step gathering the rows (a
+        shuffled batch of Net.fit: no copy x[rows] made first)."""
+        if max_grad_norm is not None:
+            max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
+        loss = self._step.run(x, target, loss_fn, optimizer, max_grad_norm, rows)
+        if loss is None:
+            loss = self._unfused_train_step(x[rows], target, loss_fn, optimizer, max_grad_norm)
+        return loss
+
     def _unfused_train_step(self, x, target, loss_fn, optimizer, max_grad_norm=None):
         self.zero_grad()
         output = self.forward(x)

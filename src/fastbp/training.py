@@ -348,10 +348,12 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
 
 
 def _whole_batch_step(net):
-    train_step = net.train_step
+    train_step, gathered_step = net.train_step, net._gathered_train_step
 
     def step(x, y, rows, loss_fn, optimizer, **step_kwargs):
-        return train_step(x[rows], y[rows], loss_fn, optimizer, **step_kwargs)
+        if isinstance(rows, slice) or not x.flags.c_contiguous:
+            return train_step(x[rows], y[rows], loss_fn, optimizer, **step_kwargs)
+        return gathered_step(x, y[rows], rows, loss_fn, optimizer, **step_kwargs)
     return step
 
 
