@@ -1,7 +1,7 @@
 """Build the compiled core of fastbp; the metadata lives in pyproject.toml.
 
 The kernels trust their inputs (bounds checks off) because every public entry
-point validates first, in ``fastbp/_validate.py``.  OpenMP is used when a test
+point validates first, in ``fastbp._validate``.  OpenMP is used when a test
 program compiles and links with it; ``FASTBP_NO_OPENMP=1`` forces a serial build.
 Every extension gets two macros: ``FASTBP_OPENMP`` (1 or 0) and
 ``FASTBP_COMPILE_FLAGS`` (the flags added here, as bare tokens: stringify it, as

@@ -9,7 +9,7 @@
  *
  * Kernels: y (or gx) over n elements, any of them may be the same buffer as x (or gy)
  * (elementwise: each element is read before it is written).  Trusts: n elements each,
- * act one of the FASTBP_ACT_* codes, options as validated by fastbp/_validate.py.
+ * act one of the FASTBP_ACT_* codes, options as validated by fastbp._validate.
  */
 #ifndef FASTBP_ACTIVATIONS_H
 #define FASTBP_ACTIVATIONS_H

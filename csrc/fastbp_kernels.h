@@ -12,7 +12,7 @@
  *
  * Kernel contract (every fastbp_*_f32/_f64 below):
  *  Trusts: C-contiguous arrays of the sizes stated, one element type, class indices in
- *  range or equal to ignore_index (the Python layer, fastbp/_validate.py, checked all of it).
+ *  range or equal to ignore_index (the Python layer, fastbp._validate, checked all of it).
  *  reduction: FASTBP_REDUCTION_NONE / _MEAN / _SUM (the values of _losses.Reduction).
  *  out  (OUT, may be NULL): per-element (per-row for cross entropy / nll) values; only
  *       written for reduction 'none'.
@@ -376,7 +376,7 @@ double fastbp_binary_cross_entropy_with_logits_f64(
     const double* pos_weight, ptrdiff_t pos_weight_period);
 
 /* How many of x's n elements are outside [0, 1] or nan (binary_cross_entropy's check of
- * its input and target, for fastbp/_validate.py) */
+ * its input and target, for fastbp._validate) */
 ptrdiff_t fastbp_count_outside_unit_interval_f32(const float* x, ptrdiff_t n);
 ptrdiff_t fastbp_count_outside_unit_interval_f64(const double* x, ptrdiff_t n);
 

@@ -1,7 +1,7 @@
 """Dense layer kernels: y = x Wᵀ + b and its backward, GEMM through scipy's BLAS.
 
 Trusts (every function here): C-contiguous buffers of the stated shapes, one
-dtype, every dimension < 2**31 -- ``_validate.py`` checked all of it.
+dtype, every dimension < 2**31 -- ``fastbp._validate`` checked all of it.
 Shape letters: N batch, I in_features, O out_features.
 """
 

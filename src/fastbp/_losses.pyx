@@ -2,7 +2,7 @@
 the gradient.
 
 Trusts: C-contiguous arrays of the stated sizes, one dtype; class indices in range or
-equal to ignore_index; valid options.  ``fastbp/_validate.py`` checked all of it.
+equal to ignore_index; valid options.  ``fastbp._validate`` checked all of it.
 The loops are plain C (csrc/fastbp_kernels.c) so that they vectorize; the cdef kernels
 here pick the float32/float64 one.  The gradient is d(loss)/d(input); for reduction
 'none' it is that of the sum, as the contract says.  Reductions sum in double over fixed
