@@ -10,6 +10,8 @@ Candidates, each timed on the same arrays, rounds interleaved:
   numpy       NumPy's bundled OpenBLAS (np.matmul into out=)
   openblas32  the `scipy-openblas32` package's newer OpenBLAS (cblas_sgemm through ctypes;
               skipped when the package is absent)
+  mkl         Intel's MKL of the `mkl` wheel (cblas_sgemm of libmkl_rt through ctypes, its
+              own threads; skipped when absent; x86-64 only)
   blis        cython-blis (`blis.py.gemm`; skipped when absent)
   torch       torch.mm into out= (skipped when absent)
 The ctypes and Python call costs are included, so the smallest shapes understate BLAS.
@@ -63,6 +65,20 @@ def openblas32():
     return sgemm, set_threads
 
 
+def mkl():
+    """cblas_sgemm of the `mkl` wheel's libmkl_rt with its thread setter, or None."""
+    import glob
+    found = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*")))
+    if not found:
+        return None
+    lib = ctypes.CDLL(found[-1])
+    sgemm, set_threads = lib.cblas_sgemm, lib.MKL_Set_Num_Threads
+    fp = ctypes.c_void_p
+    sgemm.argtypes = [ctypes.c_int] * 6 + [ctypes.c_float, fp, ctypes.c_int, fp, ctypes.c_int,
+                                           ctypes.c_float, fp, ctypes.c_int]
+    return sgemm, set_threads
+
+
 def shapes(sizes, n):
     """(name, m, k, n, trans_a, trans_b) of the three GEMMs of each layer."""
     out = []
@@ -73,7 +89,7 @@ def shapes(sizes, n):
     return out
 
 
-def candidates(m, k, n, ta, tb, threads, ob32):
+def candidates(m, k, n, ta, tb, threads, ob32, mkl_lib):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
@@ -81,12 +97,13 @@ def candidates(m, k, n, ta, tb, threads, ob32):
     opa, opb = (a.T if ta else a), (b.T if tb else b)
     fns = {"scipy": lambda: _blas.gemm_memview(ta, tb, 1.0, a, b, 0.0, c),
            "numpy": lambda: np.matmul(opa, opb, out=c)}
-    if ob32 is not None:
-        sgemm, set_threads = ob32
-        set_threads(threads)
-        args = (101, 112 if ta else 111, 112 if tb else 111, m, n, k, 1.0,
-                a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0, c.ctypes.data, n)
-        fns["openblas32"] = lambda: sgemm(*args)
+    args = (101, 112 if ta else 111, 112 if tb else 111, m, n, k, 1.0,
+            a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0, c.ctypes.data, n)
+    for name, lib in (("openblas32", ob32), ("mkl", mkl_lib)):
+        if lib is not None:
+            sgemm, set_threads = lib
+            set_threads(threads)
+            fns[name] = (lambda sgemm: lambda: sgemm(*args))(sgemm)
     if blis is not None:
         fns["blis"] = lambda: blis.py.gemm(a, b, out=c, trans1=ta, trans2=tb)
     if torch is not None:
@@ -112,7 +129,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.05)
     args = parser.parse_args()
-    ob32 = openblas32()
+    ob32, mkl_lib = openblas32(), mkl()
     print(f"machine: {machine()}; GFLOP/s, max over {args.rounds} interleaved rounds "
           f"(median in brackets)")
     for threads in args.threads:
@@ -122,7 +139,7 @@ def main():
             for wname, (sizes, n) in WORKLOADS.items():
                 print(f"\nthreads {threads}, {wname}")
                 for name, m, k, nn, ta, tb in shapes(sizes, n):
-                    fns = candidates(m, k, nn, ta, tb, threads, ob32)
+                    fns = candidates(m, k, nn, ta, tb, threads, ob32, mkl_lib)
                     times = {c: [] for c in fns}
                     for _ in range(args.rounds):
                         for c, fn in fns.items():
