@@ -137,7 +137,8 @@ def main():
                     with torch.no_grad():
                         into = timings(lambda: tbo(tgy, tx) if tfo(tx) is not None else None,
                                        args.repeats)
-                    row += f" {into[0] * 1e3:7.1f} {into[1] * 1e3:7.1f} {into[0] / kernel[0]:10.2f}x"
+                    row += (f" {into[0] * 1e3:7.1f} {into[1] * 1e3:7.1f}"
+                            f" {into[0] / kernel[0]:10.2f}x")
                 print(row)
             # GELU's forward against a plain copy on the same number of threads
             with concurrent.futures.ThreadPoolExecutor(threads) as pool:

@@ -74,10 +74,10 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
 
     Trusts: the slots point at live buffers of the sizes they state, for this N and this
     dtype; x_ni is (N, layers[0].I), or with rows (N,) the data whose rows rows[n] make
-    the batch; params are the Net's parameters in order, and with
-    UPDATE so are the optimizer's slots; loss's arrays are what loss.kind reads; none of
-    them meets a workspace or a gradient; norms has room for n_params doubles (clip:
-    clip_grad_norm_ to max_norm).
+    the batch; params are the Net's parameters in order, and with UPDATE so are the
+    optimizer's slots; loss's arrays are what loss.kind reads; none of them meets a
+    workspace or a gradient; norms has room for n_params doubles (clip: clip_grad_norm_
+    to max_norm).
     IN x_ni; IN/OUT every parameter, gradient, optimizer state and workspace.
     """
     cdef Py_ssize_t k, I
