@@ -527,6 +527,23 @@ def test_a_gathered_batch_is_the_step_on_the_rows(rng):
         fused._gathered_train_step(x, y[:2], np.array([3, 50]), loss_f, opt_f)
 
 
+def test_copies_keep_caches_of_their_own(rng):
+    """A shallow copy of a loss or a Layer holds the same last gradient and forward arrays,
+    but the copy's own calls leave the original's alone (DataParallel steps a copy of its
+    loss)."""
+    net = twin_nets("relu logits", np.float64)[0]
+    loss_fn, opt = CrossEntropyLoss(), SGD(net, lr=0.1)
+    x, t = rng.standard_normal((4, 6)), rng.integers(0, 5, 4)
+    net.train_step(x, t, loss_fn, opt)
+    grad, layer_y = loss_fn._grad, net[0]._y
+    twin, layer_twin = copy.copy(loss_fn), copy.copy(net[0])
+    assert twin._grad is grad and layer_twin._y is layer_y
+    twin(rng.standard_normal((4, 5)), t)
+    layer_twin.forward(rng.standard_normal((3, 6)))
+    assert twin._grad is not grad and layer_twin._y.shape == (3, 32)
+    assert loss_fn._grad is grad and net[0]._y is layer_y
+
+
 def test_copies_watch_their_own_options():
     loss, opt = HuberLoss(delta=2.0), SGD([(np.zeros(3), np.zeros(3))], lr=0.1)
     for original in (loss, opt):

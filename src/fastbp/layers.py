@@ -189,6 +189,13 @@ class Layer:
         cache.x, cache.y = x, y
         return y
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        # a copy holds the same arrays, in a cache of its own: its forward leaves ours alone
+        cache = self._cache
+        state["_cache"] = _dense.ForwardCache(cache.x, cache.z, cache.y)
+        return state
+
     @property
     def _x(self):
         return self._cache.x

@@ -53,6 +53,12 @@ class _Loss(WatchedOptions):
             args.remember_options(self._watch, self, names)  # the next step may run it again
         return args
 
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        # a copy holds the same gradient, in a holder of its own: its steps leave ours alone
+        state["_last"] = _losses.LossGrad(self._last.grad, self._last.is_workspace)
+        return state
+
     @property
     def _grad(self):
         return self._last.grad
