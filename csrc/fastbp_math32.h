@@ -172,11 +172,11 @@ FASTBP_INLINE float fastbp_expm1_f32(float x)
 
 /* erf(x) by the approximation torch's vectorized float32 GELU uses (ATen's
  * Vectorized<float>::erf): Abramowitz-Stegun 7.1.26, erf(|x|) = 1 - t P(t) e^(-x^2),
- * t = 1 / (1 + p|x|), P of degree 4, with x's sign.  One division and one exp instead of
- * two polynomials (degree 6 and 11) and an exact square: GELU's forward 2x faster.  Within
- * 6.5e-7 absolute (1.5e-7 from the formula, the rest from P's alternating terms in float32,
- * as in torch); GELU adds it to 1, and stays as close to the exact result as torch's.
- * nan stays nan; +-inf gives +-1. */
+ * t = 1 / (1 + p|x|), P of degree 4, with x's sign: one division and one exp, cheap enough
+ * for GELU to stay near a copy's speed (bench/README.md).  Within 6.5e-7 absolute (1.5e-7
+ * from the formula, the rest from P's alternating terms in float32, as in torch); GELU adds
+ * it to 1, and stays as close to the exact result as torch's.  nan stays nan; +-inf gives
+ * +-1. */
 FASTBP_INLINE float fastbp_erf_f32(float x)
 {
     float t = 1.0f / (0.3275911f * fabsf(x) + 1.0f);
