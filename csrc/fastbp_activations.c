@@ -170,9 +170,25 @@ DEFINE_SOFTPLUS_TWO_PASS(double, _f64)
 DEFINE_ACTIVATION_BLOCKS(float, _f32)
 DEFINE_ACTIVATION_BLOCKS(double, _f64)
 
-/* The float32 sigmoid (v1's): 1 / (1 + e^-x) in double, rounded once to float, as the
- * double loop it replaces, but vectorized (fastbp_exp instead of glibc's scalar exp): every
- * float32 x gives the same float (checked over all 2^32, each clone). */
+/* The float32 sigmoid and tanh (v1's): computed in double and rounded once to float, as
+ * the double loops over glibc's exp and tanh they replace, but vectorized: every float32 x
+ * gives the same float (checked over all 2^32, each clone). */
+
+/* tanh in double as Cephes' tanh: |x| < 0.625: x + x z P(z)/Q(z), z = x^2; beyond:
+ * 1 - 2 / (e^(2|x|) + 1) with x's sign (inf for |x| > 355 gives 1); -0.0 stays -0.0. */
+FASTBP_INLINE double tanh_double(double x)
+{
+    double a = fabs(x), z = x * x;
+    double P = (-9.64399179425052238628e-1 * z + -9.92877231001918586564e1) * z
+               + -1.61468768441708447952e3;
+    double Q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z
+               + 4.84406305325125486048e3;
+    double small = x + x * (z * P / Q);
+    double large = copysign(1.0 - 2.0 / (fastbp_exp(2.0 * a) + 1.0), x);
+    double r = a < 0.625 ? small : large; /* nan: large, nan */
+    return x == 0.0 ? x : r;
+}
+
 FASTBP_ACT_TARGET_CLONES
 static void sigmoid_block_f32(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)
 {
@@ -181,10 +197,24 @@ static void sigmoid_block_f32(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)
     FORWARD_LOOP(float, (float)(1.0 / (1.0 + fastbp_exp(-(double)xi))))
 }
 
-void fastbp_sigmoid_f32(const float* x, float* y, ptrdiff_t n)
+FASTBP_ACT_TARGET_CLONES
+static void tanh_block_f32(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)
+{
+    const float* x = (const float*)a->x;
+    float* out = (float*)a->out;
+    FORWARD_LOOP(float, (float)tanh_double((double)xi))
+}
+
+void fastbp_sigmoid_forward_f32(const float* x, float* y, ptrdiff_t n)
 {
     act_args a = {0, NULL, x, y, 0.0, 0.0};
     run_blocks(sigmoid_block_f32, &a, n);
+}
+
+void fastbp_tanh_forward_f32(const float* x, float* y, ptrdiff_t n)
+{
+    act_args a = {0, NULL, x, y, 0.0, 0.0};
+    run_blocks(tanh_block_f32, &a, n);
 }
 
 int fastbp_math32_apply(const char* name, const float* x, float* out, ptrdiff_t n)

@@ -1,5 +1,7 @@
 """functional activations and their backwards (the _activations kernels) against tests/reference.py."""
 
+import math
+
 import numpy as np
 import pytest
 from conftest import DTYPES, assert_close, layouts
@@ -199,15 +201,21 @@ def test_backward_is_the_derivative(rng, name):
     np.testing.assert_allclose(backward(gy, forward(x)), numeric, rtol=1e-6, atol=1e-8)
 
 
-def test_float32_sigmoid_is_the_correctly_rounded_double_formula():
-    """The float32 sigmoid is 1 / (1 + e^-x) computed in double and rounded once (a
-    vectorized exp: the floats a loop over glibc's exp gives, checked over all 2^32 floats
-    when written): every 509th float of each sign, the specials, any size."""
-    positive = np.arange(0, np.float32(np.inf).view(np.uint32), 509, dtype=np.uint32)
+@pytest.mark.parametrize("name,exact,step", [
+    ("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)), 509),
+    ("tanh", np.vectorize(math.tanh, otypes=[np.float64]), 4099)])
+def test_float32_sigmoid_and_tanh_are_the_double_formula_rounded_once(name, exact, step):
+    """The float32 sigmoid and tanh are computed in double and rounded once (vectorized: the
+    floats a loop over glibc's exp and tanh gives, checked over all 2^32 floats when
+    written): every step-th float of each sign, the specials, any size."""
+    positive = np.arange(0, np.float32(np.inf).view(np.uint32), step, dtype=np.uint32)
     x = np.concatenate([positive.view(np.float32), -positive.view(np.float32),
-                        np.array(EXTREMES + [16.6355, -103.97, 1e-8], np.float32)])
+                        np.array(EXTREMES + [16.6355, -103.97, 1e-8, 0.625, -0.625], np.float32)])
     with np.errstate(over="ignore"):
-        expected = (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
-    np.testing.assert_array_equal(F.sigmoid(x), expected)
+        expected = exact(x.astype(np.float64)).astype(np.float32)
+    forward = ELEMENTWISE[name][0]
+    np.testing.assert_array_equal(forward(x), expected)
+    number = ~np.isnan(x)  # -0.0 stays -0.0 (a nan's sign means nothing)
+    np.testing.assert_array_equal(np.signbit(forward(x)[number]), np.signbit(expected[number]))
     for n in (1, 7, 8193, 20000):  # the vector loop's tail, the blocks, the threads
-        np.testing.assert_array_equal(F.sigmoid(x[:n]), expected[:n])
+        np.testing.assert_array_equal(forward(x[:n]), expected[:n])

@@ -20,7 +20,7 @@ cdef void activation_forward(int act, const floating* x, floating* y,
     cdef Py_ssize_t i, n = N * C
     if act == SIGMOID:
         if floating is float:  # vectorized, the same floats as the loop below
-            fastbp_sigmoid_f32(x, y, n)
+            fastbp_sigmoid_forward_f32(x, y, n)
         else:
             for i in range(n):
                 y[i] = <floating>c_sigmoid(x[i])
@@ -28,8 +28,11 @@ cdef void activation_forward(int act, const floating* x, floating* y,
         for i in range(n):
             y[i] = <floating>c_relu(x[i])
     elif act == TANH:
-        for i in range(n):
-            y[i] = <floating>c_tanh(x[i])
+        if floating is float:  # vectorized, the same floats as the loop below
+            fastbp_tanh_forward_f32(x, y, n)
+        else:
+            for i in range(n):
+                y[i] = <floating>c_tanh(x[i])
     elif act == SOFTMAX or act == LOG_SOFTMAX:
         softmax_rows(act == LOG_SOFTMAX, x, y, N, C)
     elif x != y:
@@ -152,7 +155,8 @@ def backward(int act, const floating[::1] grad_y, const floating[::1] y, floatin
 # --- v2 activations: C kernels, backward from the forward input ---------------------------
 
 cdef extern from "fastbp_activations.h" nogil:
-    void fastbp_sigmoid_f32(const float* x, float* y, Py_ssize_t n)
+    void fastbp_sigmoid_forward_f32(const float* x, float* y, Py_ssize_t n)
+    void fastbp_tanh_forward_f32(const float* x, float* y, Py_ssize_t n)
     void fastbp_activation2_forward_f32(int act, const float* x, float* y, Py_ssize_t n,
                                         double p1, double p2)
     void fastbp_activation2_forward_f64(int act, const double* x, double* y, Py_ssize_t n,
