@@ -41,6 +41,7 @@ def test_build_flags_are_portable_and_match_openmp():
     cfg = fastbp.show_config(mode="dicts")
     flags = cfg["build"]["compile_flags"].split()
     assert flags[0] in ("-O3", "/O2"), flags
+    assert all(f.startswith(("-", "/")) and "(" not in f for f in flags), flags  # verbatim
     assert not set(flags) & set(UNPORTABLE_FLAGS)
     assert cfg["openmp"]["enabled"] == any(f in flags for f in OPENMP_FLAGS)
     assert cfg["build"]["compiler"] != "unknown"

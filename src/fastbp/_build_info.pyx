@@ -15,7 +15,18 @@ cdef extern from *:
     /* setup.py passes the flags as bare tokens; a quoted string does not survive
        MSVC's command line, stringifying does (the pybind11 VERSION_INFO idiom). */
     #ifdef FASTBP_COMPILE_FLAGS
+    /* the expansion would also expand a flag's tokens that are macros: errno, in
+       -fno-math-errno, is one (and linux/unix in GNU C) */
+    #pragma push_macro("errno")
+    #pragma push_macro("linux")
+    #pragma push_macro("unix")
+    #undef errno
+    #undef linux
+    #undef unix
     static const char fastbp_compile_flags[] = FASTBP_STR(FASTBP_COMPILE_FLAGS);
+    #pragma pop_macro("unix")
+    #pragma pop_macro("linux")
+    #pragma pop_macro("errno")
     #else
     static const char fastbp_compile_flags[] = "";
     #endif
