@@ -350,7 +350,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         q = f64(target) * (1.0 - eps) + eps / n_classes
         with np.errstate(invalid="ignore"):
             rows = -(logp * q * class_weights(weight, n_classes)).sum(axis=1)
-        return reduce(rows, reduction)  # 'mean' divides by N
+        if reduction == "mean":  # torch divides by numel / C: N, and nan when C = 0
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return rows.sum() / (np.float64(x.size) / n_classes)
+        return reduce(rows, reduction)
     kept, y, w = _index_target_parts(target, weight, ignore_index, n_classes)
     wy_all = w[y] if n_classes else np.zeros(len(y))
     with np.errstate(invalid="ignore", divide="ignore"):
