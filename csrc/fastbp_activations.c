@@ -189,33 +189,23 @@ FASTBP_INLINE double tanh_double(double x)
     return x == 0.0 ? x : r;
 }
 
-FASTBP_ACT_TARGET_CLONES
-static void sigmoid_block_f32(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)
-{
-    const float* x = (const float*)a->x;
-    float* out = (float*)a->out;
-    FORWARD_LOOP(float, (float)(1.0 / (1.0 + fastbp_exp(-(double)xi))))
-}
+/* A float32 forward computed by the double expression EXPR of xi: its block and entry. */
+#define DEFINE_DOUBLE_ROUNDED_FORWARD(NAME, EXPR)                                          \
+    FASTBP_ACT_TARGET_CLONES                                                                \
+    static void NAME##_block_f32(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)            \
+    {                                                                                       \
+        const float* x = (const float*)a->x;                                                \
+        float* out = (float*)a->out;                                                        \
+        FORWARD_LOOP(float, (float)(EXPR))                                                  \
+    }                                                                                       \
+    void fastbp_##NAME##_forward_f32(const float* x, float* y, ptrdiff_t n)                 \
+    {                                                                                       \
+        act_args a = {0, NULL, x, y, 0.0, 0.0};                                             \
+        run_blocks(NAME##_block_f32, &a, n);                                                \
+    }
 
-FASTBP_ACT_TARGET_CLONES
-static void tanh_block_f32(const act_args* a, ptrdiff_t lo, ptrdiff_t hi)
-{
-    const float* x = (const float*)a->x;
-    float* out = (float*)a->out;
-    FORWARD_LOOP(float, (float)tanh_double((double)xi))
-}
-
-void fastbp_sigmoid_forward_f32(const float* x, float* y, ptrdiff_t n)
-{
-    act_args a = {0, NULL, x, y, 0.0, 0.0};
-    run_blocks(sigmoid_block_f32, &a, n);
-}
-
-void fastbp_tanh_forward_f32(const float* x, float* y, ptrdiff_t n)
-{
-    act_args a = {0, NULL, x, y, 0.0, 0.0};
-    run_blocks(tanh_block_f32, &a, n);
-}
+DEFINE_DOUBLE_ROUNDED_FORWARD(sigmoid, 1.0 / (1.0 + fastbp_exp(-(double)xi)))
+DEFINE_DOUBLE_ROUNDED_FORWARD(tanh, tanh_double((double)xi))
 
 int fastbp_math32_apply(const char* name, const float* x, float* out, ptrdiff_t n)
 {

@@ -156,6 +156,12 @@ cdef floating loss_value_grad(const LossRecord* loss, const floating* x, floatin
 cdef double loss_mean_divisor(const LossRecord* loss, const floating* x) noexcept nogil
 
 
+# a is an exact, contiguous 1-D int64 ndarray of `length` indices (any for -1), each in
+# [0, bound) or equal to `ignore` when has_ignore (a check the compiled paths rerun)
+cdef bint int64_indices_in_range(a, Py_ssize_t length, int64_t bound, bint has_ignore,
+                                 int64_t ignore) noexcept
+
+
 cdef class LossGrad:
     cdef public object grad
     cdef public bint is_workspace

@@ -329,22 +329,10 @@ cdef class LossArgs:
         return True
 
     cdef bint class_indices_in_range(self, target) noexcept:
-        """target is an exact, contiguous (rows,) int64 ndarray of indices in [0, cols) or
-        equal to ignore_index: what _validate.class_indices returns unconverted."""
-        if not cnp.PyArray_CheckExact(target):
-            return False
-        cdef cnp.ndarray t = <cnp.ndarray>target
-        if (cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or cnp.PyArray_NDIM(t) != 1
-                or cnp.PyArray_DIMS(t)[0] != self.rec.rows or not cnp.PyArray_ISCARRAY_RO(t)
-                or not cnp.PyArray_ISNOTSWAPPED(t)):
-            return False
-        cdef const int64_t* index = <const int64_t*>cnp.PyArray_DATA(t)
-        cdef int64_t c = self.rec.cols, ignore = self.rec.ignore_index
-        cdef Py_ssize_t i
-        for i in range(self.rec.rows):
-            if (index[i] < 0 or index[i] >= c) and index[i] != ignore:
-                return False
-        return True
+        """target is what _validate.class_indices returns unconverted: (rows,) int64
+        indices in [0, cols) or equal to ignore_index."""
+        return int64_indices_in_range(target, self.rec.rows, self.rec.cols, True,
+                                      self.rec.ignore_index)
 
     def mean_divisor(self):
         """What reduction='mean' divides the summed loss by (see loss_mean_divisor)."""
@@ -377,6 +365,25 @@ def ready_pair(a, b):
     float dtype (float32 or float64) and one shape, C-contiguous, aligned, native order
     (the validation of an elementwise loss's input and target then changes nothing)."""
     return is_ready_pair(a, b)
+
+
+cdef bint int64_indices_in_range(a, Py_ssize_t length, int64_t bound, bint has_ignore,
+                                 int64_t ignore) noexcept:
+    """a is an exact, contiguous 1-D int64 ndarray of ``length`` indices (any length < 2**31
+    for -1), each in [0, bound) or equal to ``ignore`` (when has_ignore)."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray t = <cnp.ndarray>a
+    cdef Py_ssize_t i, n = cnp.PyArray_DIMS(t)[0] if cnp.PyArray_NDIM(t) == 1 else -1
+    if (cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or n < 0 or (length >= 0 and n != length)
+            or n > 2147483647 or not cnp.PyArray_ISCARRAY_RO(t)
+            or not cnp.PyArray_ISNOTSWAPPED(t)):
+        return False
+    cdef const int64_t* index = <const int64_t*>cnp.PyArray_DATA(t)
+    for i in range(n):
+        if (index[i] < 0 or index[i] >= bound) and not (has_ignore and index[i] == ignore):
+            return False
+    return True
 
 
 cdef bint is_ready_pair(a, b) noexcept:

@@ -24,7 +24,8 @@ from libc.string cimport memcpy, memset
 from fastbp._activations cimport IDENTITY, act_backward, act_forward, act_needs_input
 from fastbp._clip cimport clip_coefficient, scale, vector_norm
 from fastbp._dense cimport ForwardCache, LayerArgs, LayerRecord, dense_backward, dense_forward
-from fastbp._losses cimport LossArgs, LossGrad, LossRecord, loss_value_grad
+from fastbp._losses cimport (LossArgs, LossGrad, LossRecord, int64_indices_in_range,
+                             loss_value_grad)
 from fastbp._optim cimport OptimizerState, OptimRecord, ParamSlot, optimizer_step
 
 import numpy as np
@@ -168,23 +169,6 @@ cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t col
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
 
 
-cdef bint indices_below(rows, Py_ssize_t n) noexcept:
-    """rows is an exact, contiguous 1-D int64 ndarray of indices in [0, n)."""
-    if not cnp.PyArray_CheckExact(rows):
-        return False
-    cdef cnp.ndarray r = <cnp.ndarray>rows
-    if (cnp.PyArray_TYPE(r) != cnp.NPY_INT64 or cnp.PyArray_NDIM(r) != 1
-            or not cnp.PyArray_ISCARRAY_RO(r) or not cnp.PyArray_ISNOTSWAPPED(r)
-            or cnp.PyArray_DIMS(r)[0] > MAX_DIM):
-        return False
-    cdef const int64_t* index = <const int64_t*>cnp.PyArray_DATA(r)
-    cdef Py_ssize_t k
-    for k in range(cnp.PyArray_DIMS(r)[0]):
-        if index[k] < 0 or index[k] >= n:
-            return False
-    return True
-
-
 cdef inline bint meets(const char* start, const char* end, const char* other,
                        Py_ssize_t other_bytes) noexcept:
     return start < other + other_bytes and other < end
@@ -299,7 +283,7 @@ cdef class TrainStep:
         cdef Py_ssize_t N = cnp.PyArray_DIMS(<cnp.ndarray>x)[0]
         cdef const int64_t* row_index = NULL
         if rows is not None:
-            if not indices_below(rows, N):
+            if not int64_indices_in_range(rows, -1, N, False, 0):
                 return None  # (the unfused path's x[rows] raises what NumPy raises)
             N = cnp.PyArray_DIMS(<cnp.ndarray>rows)[0]
             row_index = <const int64_t*>cnp.PyArray_DATA(<cnp.ndarray>rows)
