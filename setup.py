@@ -199,6 +199,17 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+def generate_sources():
+    """Expand the templates (*.tp) with the specs of specs/ (tools/generate.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    for path in generate.generate():
+        print(f"fastbp: generated {path.relative_to(generate.ROOT)}", file=sys.stderr)
+
+
 def extension(name, c_sources):
     return Extension(
         f"fastbp.{name}",
@@ -207,6 +218,7 @@ def extension(name, c_sources):
     )
 
 
+generate_sources()
 setup(
     ext_modules=cythonize(
         [extension(name, srcs) for name, srcs in MODULES.items()],
