@@ -28,6 +28,7 @@ import threadpoolctl
 
 import fastbp
 from fastbp import _losses
+from fastbp._loss_kinds import LossKind
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 import reference as ref  # noqa: E402
@@ -87,14 +88,14 @@ def make_cases(rng):
     classes = rng.integers(0, N_CLASSES, N_ROWS)
     grad = np.empty(N_ELEMENTS, np.float32)
     grad_nc = np.empty((N_ROWS, N_CLASSES), np.float32)
-    E = _losses.LossKind
+    E = LossKind
     mean = int(_losses.Reduction.REDUCTION_MEAN)
     elementwise_bytes = 3 * 4 * N_ELEMENTS  # read input and target, write the gradient
     class_bytes = 2 * 4 * N_ROWS * N_CLASSES + 8 * N_ROWS  # read logits, write the gradient
     nll_bytes = 4 * N_ROWS * N_CLASSES + 8 * N_ROWS + 64 * N_ROWS  # one cache line read a row
 
-    def kernel(code, a, b, param=0.0, out=grad, **options):
-        args = _losses.LossArgs(code, mean, a, b, param=param, **options)
+    def kernel(code, a, b, params=(), out=grad, **options):
+        args = _losses.LossArgs(code, mean, a, b, params=params, **options)
         return lambda: _losses.value_grad(args, None, out)
 
     tf = torch.nn.functional if torch is not None else None
@@ -104,9 +105,9 @@ def make_cases(rng):
         ("mse_loss", fastbp.MSELoss(), tf and tf.mse_loss, ref.mse_loss, ref.mse_loss_grad, x, t,
          kernel(E.MSE_LOSS, x, t), elementwise_bytes),
         ("smooth_l1_loss", fastbp.SmoothL1Loss(), tf and tf.smooth_l1_loss, ref.smooth_l1_loss,
-         ref.smooth_l1_loss_grad, x, t, kernel(E.SMOOTH_L1_LOSS, x, t, 1.0), elementwise_bytes),
+         ref.smooth_l1_loss_grad, x, t, kernel(E.SMOOTH_L1_LOSS, x, t, (1.0,)), elementwise_bytes),
         ("huber_loss", fastbp.HuberLoss(), tf and tf.huber_loss, ref.huber_loss,
-         ref.huber_loss_grad, x, t, kernel(E.HUBER_LOSS, x, t, 1.0), elementwise_bytes),
+         ref.huber_loss_grad, x, t, kernel(E.HUBER_LOSS, x, t, (1.0,)), elementwise_bytes),
         ("binary_cross_entropy", fastbp.BCELoss(), tf and tf.binary_cross_entropy,
          ref.binary_cross_entropy, ref.binary_cross_entropy_grad, p, labels01,
          kernel(E.BINARY_CROSS_ENTROPY, p, labels01), elementwise_bytes),

@@ -166,29 +166,27 @@ typedef struct {
     int mode;
     double grad_divisor;   /* n for 'mean', else 1: the double losses multiply by its
                               reciprocal, the float32-arithmetic ones divide, as torch */
-    double param;          /* beta, delta */
-    const T* weight;       /* NULL or weight_period elements */
-    ptrdiff_t weight_period;
-    const T* pos_weight;   /* NULL or pos_weight_period elements */
-    ptrdiff_t pos_weight_period;
+    const double* params;  /* the spec's PARAMS */
+    const T* weights[2];   /* the spec's WEIGHTS: NULL or weight_periods[w] elements */
+    ptrdiff_t weight_periods[2];
 } SFX(elementwise_args);
 
 /* One loop per mode over [lo, hi) (gcc does not unswitch an omp simd loop on the mode by
  * itself).  E is the arithmetic type (double, or float for the float32-arithmetic losses);
  * FIRST declares per-element values (k = i - lo indexes the weight buffers); VALUE and
- * SCALED_GRAD are expressions in xi, ti and those.  The value is rounded to T before it
+ * SCALED_GRAD are expressions in x, t and those.  The value is rounded to T before it
  * is summed or stored, as torch computes the per-element tensor in T. */
 #define ELEMENTWISE_LOOP(E, FIRST, BODY)                                                    \
     _Pragma("omp simd reduction(+:sum)")                                                    \
     for (ptrdiff_t i = lo; i < hi; i++) {                                                   \
         const ptrdiff_t k = i - lo;                                                         \
-        const E xi = x[i], ti = t[i];                                                       \
+        const E x = xs[i], t = ts[i];                                                       \
         (void)k;                                                                            \
         FIRST                                                                               \
         BODY                                                                                \
     }
 
-#define ELEMENTWISE_PASS_AS(E, FIRST, VALUE, SCALED_GRAD)                                   \
+#define ELEMENTWISE_PASS(E, FIRST, VALUE, SCALED_GRAD)                                      \
     switch (mode) {                                                                         \
     case WANT_SUM:                                                                          \
         ELEMENTWISE_LOOP(E, FIRST, { const T v = (T)(VALUE); sum += v; })                   \
@@ -211,43 +209,35 @@ typedef struct {
         break;                                                                              \
     }
 
-/* the losses computed in double: the gradient times gs = 1/grad_divisor */
-#define ELEMENTWISE_PASS(FIRST, VALUE, GRAD) ELEMENTWISE_PASS_AS(double, FIRST, VALUE, gs * (GRAD))
-
-/* The start of every elementwise block function: the arguments as restrict pointers. */
+/* The start of every elementwise block function: the arguments as restrict pointers; gs
+ * scales the gradient of the losses computed in double, gn divides that of the float32
+ * ones. */
 #define ELEMENTWISE_BLOCK_ARGS                                                              \
     const SFX(elementwise_args)* a = (const SFX(elementwise_args)*)args;                    \
-    const T* restrict x = a->x;                                                             \
-    const T* restrict t = a->t;                                                             \
+    const T* restrict xs = a->x;                                                            \
+    const T* restrict ts = a->t;                                                            \
     T* restrict out = a->out;                                                               \
     T* restrict grad = a->grad;                                                             \
-    const double gs = 1.0 / a->grad_divisor, param = a->param;                              \
+    const double gs = 1.0 / a->grad_divisor;                                                \
     const float gn = (float)a->grad_divisor;                                                \
-    const int mode = a->mode, has_pos_weight = a->pos_weight != NULL;                       \
+    const int mode = a->mode;                                                               \
     double sum = 0.0;                                                                       \
-    (void)param;                                                                            \
     (void)gs;                                                                               \
-    (void)gn;                                                                               \
-    (void)has_pos_weight;
+    (void)gn;
 
-/* The block function of an unweighted elementwise loss. */
-#define DEFINE_ELEMENTWISE_BLOCK(NAME, VALUE, GRAD)                                         \
+/* The block function of a loss without weights; PARAMS declares its options. */
+#define DEFINE_ELEMENTWISE_BLOCK(NAME, E, PARAMS, FIRST, VALUE, SCALED_GRAD)                \
     FASTBP_TARGET_CLONES                                                                    \
     static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo, ptrdiff_t hi)       \
     {                                                                                       \
         ELEMENTWISE_BLOCK_ARGS                                                              \
-        ELEMENTWISE_PASS(, VALUE, GRAD)                                                     \
+        PARAMS                                                                              \
+        ELEMENTWISE_PASS(E, FIRST, VALUE, SCALED_GRAD)                                      \
         return (block_sums){sum, 0.0};                                                      \
     }
 
-DEFINE_ELEMENTWISE_BLOCK(l1, fastbp_l1(xi, ti), fastbp_l1_grad(xi, ti))
-DEFINE_ELEMENTWISE_BLOCK(mse, fastbp_mse(xi, ti), fastbp_mse_grad(xi, ti))
-DEFINE_ELEMENTWISE_BLOCK(smooth_l1, fastbp_smooth_l1(xi, ti, param),
-                         fastbp_smooth_l1_grad(xi, ti, param))
-DEFINE_ELEMENTWISE_BLOCK(huber, fastbp_huber(xi, ti, param), fastbp_huber_grad(xi, ti, param))
-
 /* The weighted losses read their weights from two block-local buffers, filled per chunk
- * from the periodic (broadcast) weight: one SIMD loop serves every broadcast pattern. */
+ * from the periodic (broadcast) weights: one SIMD loop serves every broadcast pattern. */
 #define WEIGHT_CHUNK 1024
 
 /* buf[k] = w[(lo + k) % period] for k < len; 1 when w is NULL */
@@ -271,62 +261,29 @@ static void SFX(fill_periodic)(double* buf, const T* w, ptrdiff_t period, ptrdif
     }
 }
 
-/* The block function of a weighted loss.  FIRST declares wi (and lw) from the buffers,
- * PLAIN declares them for no weights at all: that common case gets loops without the
- * buffers (15% faster bce_with_logits, measured). */
-#define DEFINE_WEIGHTED_BLOCK_AS(NAME, E, FIRST, PLAIN, VALUE, SCALED_GRAD)                \
+/* The block function of a weighted loss.  WEIGHTED declares the weights (and has_<weight>)
+ * from the buffers weight0_buf, weight1_buf; PLAIN declares them for no weights at all:
+ * that common case gets loops without the buffers (15% faster bce_with_logits, measured). */
+#define DEFINE_WEIGHTED_BLOCK(NAME, E, PARAMS, WEIGHTED, PLAIN, VALUE, SCALED_GRAD)         \
     FASTBP_TARGET_CLONES                                                                    \
     static block_sums SFX(NAME##_block)(const void* args, ptrdiff_t lo0, ptrdiff_t hi0)     \
     {                                                                                       \
         ELEMENTWISE_BLOCK_ARGS                                                              \
-        double w_buf[WEIGHT_CHUNK], pw_buf[WEIGHT_CHUNK];                                   \
-        if (a->weight == NULL && a->pos_weight == NULL) {                                   \
+        PARAMS                                                                              \
+        double weight0_buf[WEIGHT_CHUNK], weight1_buf[WEIGHT_CHUNK];                        \
+        if (a->weights[0] == NULL && a->weights[1] == NULL) {                               \
             const ptrdiff_t lo = lo0, hi = hi0;                                             \
-            ELEMENTWISE_PASS_AS(E, PLAIN, VALUE, SCALED_GRAD)                               \
+            ELEMENTWISE_PASS(E, PLAIN, VALUE, SCALED_GRAD)                                  \
             return (block_sums){sum, 0.0};                                                  \
         }                                                                                   \
         for (ptrdiff_t lo = lo0; lo < hi0; lo += WEIGHT_CHUNK) {                            \
             const ptrdiff_t hi = lo + WEIGHT_CHUNK < hi0 ? lo + WEIGHT_CHUNK : hi0;         \
-            SFX(fill_periodic)(w_buf, a->weight, a->weight_period, lo, hi - lo);            \
-            SFX(fill_periodic)(pw_buf, a->pos_weight, a->pos_weight_period, lo, hi - lo);   \
-            ELEMENTWISE_PASS_AS(E, FIRST, VALUE, SCALED_GRAD)                               \
+            SFX(fill_periodic)(weight0_buf, a->weights[0], a->weight_periods[0], lo, hi - lo); \
+            SFX(fill_periodic)(weight1_buf, a->weights[1], a->weight_periods[1], lo, hi - lo); \
+            ELEMENTWISE_PASS(E, WEIGHTED, VALUE, SCALED_GRAD)                               \
         }                                                                                   \
         return (block_sums){sum, 0.0};                                                      \
     }
-
-#define DEFINE_WEIGHTED_BLOCK(NAME, FIRST, PLAIN, VALUE, GRAD)                             \
-    DEFINE_WEIGHTED_BLOCK_AS(NAME, double, FIRST, PLAIN, VALUE, gs * (GRAD))
-
-/* torch multiplies the per-element loss by the weight, then reduces; the backward
- * multiplies the gradient by the same weight, then divides it by n for 'mean'.  float32
- * in float32 arithmetic in exactly that order (torch's gradient to the bit, and 3x faster:
- * see fastbp_log_unit_f32); float64 in double with 1/n folded into one product. */
-#if FASTBP_FLOAT32_ARITHMETIC
-DEFINE_WEIGHTED_BLOCK_AS(bce, float, const float wi = (float)w_buf[k];, const float wi = 1.0f;,
-                         wi * fastbp_bce_f32(xi, ti), (fastbp_bce_grad_f32(xi, ti) * wi) / gn)
-#else
-DEFINE_WEIGHTED_BLOCK(bce, const double wi = w_buf[k];, const double wi = 1.0;,
-                      wi * fastbp_bce(xi, ti), wi * fastbp_bce_grad(xi, ti))
-#endif
-
-#if FASTBP_FLOAT32_ARITHMETIC
-#define BCE_LOGITS fastbp_bce_logits_f32
-#define BCE_LOGITS_GRAD fastbp_bce_logits_grad_f32
-#else
-#define BCE_LOGITS fastbp_bce_logits
-#define BCE_LOGITS_GRAD fastbp_bce_logits_grad
-#endif
-/* Without pos_weight, torch's formula has no log_weight at all: lw = 1 even when t is
- * inf/nan, where 1 + (1 - 1) t would be nan. */
-DEFINE_WEIGHTED_BLOCK(bce_logits,
-                      const double wi = w_buf[k];
-                      const double pwi = pw_buf[k];
-                      const double lw = has_pos_weight ? 1.0 + (pwi - 1.0) * ti : 1.0;,
-                      const double wi = 1.0;
-                      const double lw = 1.0;,
-                      wi * BCE_LOGITS(xi, ti, lw), wi * BCE_LOGITS_GRAD(xi, ti, lw))
-#undef BCE_LOGITS
-#undef BCE_LOGITS_GRAD
 
 static double SFX(elementwise)(block_fn block, SFX(elementwise_args)* a, ptrdiff_t n,
                                int reduction)
@@ -339,55 +296,9 @@ static double SFX(elementwise)(block_fn block, SFX(elementwise_args)* a, ptrdiff
     return (T)reduced((T)sums.loss, (double)n, reduction);
 }
 
-#define ELEMENTWISE_ARGS(...) {x, t, out, grad, 0, 1.0, __VA_ARGS__}
-
-double SFX(fastbp_l1_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
-                           int reduction)
-{
-    SFX(elementwise_args) a = ELEMENTWISE_ARGS(0.0, NULL, 1, NULL, 1);
-    return SFX(elementwise)(SFX(l1_block), &a, n, reduction);
-}
-
-double SFX(fastbp_mse_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
-                            int reduction)
-{
-    SFX(elementwise_args) a = ELEMENTWISE_ARGS(0.0, NULL, 1, NULL, 1);
-    return SFX(elementwise)(SFX(mse_block), &a, n, reduction);
-}
-
-double SFX(fastbp_smooth_l1_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
-                                  int reduction, double beta)
-{
-    SFX(elementwise_args) a = ELEMENTWISE_ARGS(beta, NULL, 1, NULL, 1);
-    /* torch's smooth_l1_loss with beta == 0 is l1_loss, gradient included (sgn(0) = 0
-       where d / beta would be nan) */
-    block_fn block = beta == 0.0 ? SFX(l1_block) : SFX(smooth_l1_block);
-    return SFX(elementwise)(block, &a, n, reduction);
-}
-
-double SFX(fastbp_huber_loss)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
-                              int reduction, double delta)
-{
-    SFX(elementwise_args) a = ELEMENTWISE_ARGS(delta, NULL, 1, NULL, 1);
-    return SFX(elementwise)(SFX(huber_block), &a, n, reduction);
-}
-
-double SFX(fastbp_binary_cross_entropy)(const T* x, const T* t, T* out, T* grad, ptrdiff_t n,
-                                        int reduction, const T* weight,
-                                        ptrdiff_t weight_period)
-{
-    SFX(elementwise_args) a = ELEMENTWISE_ARGS(0.0, weight, weight_period, NULL, 1);
-    return SFX(elementwise)(SFX(bce_block), &a, n, reduction);
-}
-
-double SFX(fastbp_binary_cross_entropy_with_logits)(
-    const T* x, const T* t, T* out, T* grad, ptrdiff_t n, int reduction,
-    const T* weight, ptrdiff_t weight_period, const T* pos_weight, ptrdiff_t pos_weight_period)
-{
-    SFX(elementwise_args) a =
-        ELEMENTWISE_ARGS(0.0, weight, weight_period, pos_weight, pos_weight_period);
-    return SFX(elementwise)(SFX(bce_logits_block), &a, n, reduction);
-}
+/* Every elementwise loss's block function, and fastbp_elementwise_loss_f32/_f64 (the block
+ * of a kind), from the specs (specs/losses/) */
+#include "fastbp_loss_blocks.h"
 
 /* ---- validation helper ----------------------------------------------------------------- */
 

@@ -216,164 +216,24 @@ FASTBP_INLINE double fastbp_log1p_unit(double z)
 
 /* ---- point functions: value and derivative of one element, as torch computes them --- */
 
-FASTBP_INLINE double fastbp_l1(double x, double t) { return fabs(x - t); }
-
-/* torch's l1_loss backward is sgn(x - t): -1, 0 or 1, and 0 for nan (torch.sign(nan) == 0) */
-FASTBP_INLINE double fastbp_l1_grad(double x, double t)
-{
-    double d = x - t;
-    return (double)(d > 0.0) - (double)(d < 0.0);
-}
-
-FASTBP_INLINE double fastbp_mse(double x, double t) { return (x - t) * (x - t); }
-
-FASTBP_INLINE double fastbp_mse_grad(double x, double t) { return 2.0 * (x - t); }
-
-/* torch smooth_l1: z < beta ? 0.5 z^2 / beta : z - 0.5 beta, z = |x - t|; beta > 0 here
- * (beta == 0 is L1, as torch routes it) */
-FASTBP_INLINE double fastbp_smooth_l1(double x, double t, double beta)
-{
-    double z = fabs(x - t);
-    return z < beta ? 0.5 * z * z / beta : z - 0.5 * beta;
-}
-
-/* torch smooth_l1_backward: d < -beta ? -1 : d > beta ? 1 : d / beta (nan stays nan) */
-FASTBP_INLINE double fastbp_smooth_l1_grad(double x, double t, double beta)
-{
-    double d = x - t;
-    return d < -beta ? -1.0 : (d > beta ? 1.0 : d / beta);
-}
-
-/* torch huber: z < delta ? 0.5 z^2 : delta (z - 0.5 delta) */
-FASTBP_INLINE double fastbp_huber(double x, double t, double delta)
-{
-    double z = fabs(x - t);
-    return z < delta ? 0.5 * z * z : delta * (z - 0.5 * delta);
-}
-
-/* torch huber_backward: d < -delta ? -delta : d > delta ? delta : d */
-FASTBP_INLINE double fastbp_huber_grad(double x, double t, double delta)
-{
-    double d = x - t;
-    return d < -delta ? -delta : (d > delta ? delta : d);
-}
-
-/* torch binary_cross_entropy: (t - 1) max(log(1 - p), -100) - t max(log p, -100); the
- * clamp keeps p = 0 or 1 finite.  p in [0, 1] (validated: torch raises otherwise). */
-FASTBP_INLINE double fastbp_bce(double p, double t)
-{
-    double log_p = fastbp_log(p), log_q = fastbp_log1p(-p);
-    log_p = log_p < -100.0 ? -100.0 : log_p;
-    log_q = log_q < -100.0 ? -100.0 : log_q;
-    return (t - 1.0) * log_q - t * log_p;
-}
-
-/* torch binary_cross_entropy_backward: (p - t) / max((1 - p) p, EPSILON), not the derivative
- * of the clamped value.  torch's EPSILON is the float 1e-12f in float64 too: its float64
- * gradient at p = 0, t = 1 is -1000000003995.80 = -1 / (double)1e-12f. */
-FASTBP_INLINE double fastbp_bce_grad(double p, double t)
-{
-    const double eps = (double)1e-12f;
-    double pq = (1.0 - p) * p;
-    return (p - t) / (pq < eps ? eps : pq);
-}
-
-/* The same two in float32 arithmetic, as torch computes them for float32 tensors. */
-FASTBP_INLINE float fastbp_bce_f32(float p, float t)
-{
-    float log_p = fastbp_log_unit_f32(p), log_q = fastbp_log1m_unit_f32(p);
-    log_p = log_p < -100.0f ? -100.0f : log_p;
-    log_q = log_q < -100.0f ? -100.0f : log_q;
-    return (t - 1.0f) * log_q - t * log_p;
-}
-
-FASTBP_INLINE float fastbp_bce_grad_f32(float p, float t)
-{
-    float pq = (1.0f - p) * p;
-    return (p - t) / (pq < 1e-12f ? 1e-12f : pq);
-}
-
-/* torch binary_cross_entropy_with_logits: (1 - t) x - lw log_sigmoid(x) with
- * lw = 1 + (pos_weight - 1) t (lw = 1 without pos_weight) and
- * log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable for any x. */
-FASTBP_INLINE double fastbp_log_sigmoid(double x)
-{
-    double min_x0 = 0.0 < x ? 0.0 : x; /* std::min(x, 0): nan stays nan */
-    return min_x0 - fastbp_log1p_unit(fastbp_exp(-fabs(x)));
-}
-
-FASTBP_INLINE double fastbp_bce_logits(double x, double t, double log_weight)
-{
-    return (1.0 - t) * x - log_weight * fastbp_log_sigmoid(x);
-}
-
-/* d/dx: (1 - t) - lw d(log_sigmoid)/dx, the latter as torch's log_sigmoid_backward:
- * x < 0 ? 1 - z/(1+z) : z/(1+z), z = exp(-|x|) */
-FASTBP_INLINE double fastbp_bce_logits_grad(double x, double t, double log_weight)
-{
-    double z = fastbp_exp(-fabs(x));
-    double zq = z * (1.0 / (1.0 + z)); /* the reciprocal log1p_unit(z) computes too */
-    double dls = x < 0.0 ? 1.0 - zq : zq;
-    return (1.0 - t) - log_weight * dls;
-}
-
-/* The same two for float32 x: e^-|x| and log1p of it in float32 arithmetic (8 lanes per
- * AVX2 vector), the rest in double as above (no cancellation then: with t in [0, 1] the
- * value is at least log1p(e^-|x|), whose relative error is a float32 ulp). */
-FASTBP_INLINE double fastbp_bce_logits_f32(double x, double t, double log_weight)
-{
-    float z = fastbp_exp_nonpositive_f32(-fabsf((float)x));
-    double min_x0 = 0.0 < x ? 0.0 : x;
-    return (1.0 - t) * x - log_weight * (min_x0 - (double)fastbp_log1p_unit_f32(z));
-}
-
-FASTBP_INLINE double fastbp_bce_logits_grad_f32(double x, double t, double log_weight)
-{
-    float z = fastbp_exp_nonpositive_f32(-fabsf((float)x));
-    double zq = (double)(z * (1.0f / (1.0f + z)));
-    double dls = x < 0.0 ? 1.0 - zq : zq;
-    return (1.0 - t) - log_weight * dls;
-}
+/* fastbp_<loss>(x, t, ...) and fastbp_<loss>_grad(x, t, ...) of every elementwise loss, from
+ * its spec (specs/losses/), with the kind codes FASTBP_LOSS_<NAME> of LossRecord.kind */
+#include "fastbp_loss_specs.h"
 
 /* ---- kernels ----------------------------------------------------------------------- */
 
-/* Elementwise: x, t, out, grad of n elements. */
-double fastbp_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
-                          ptrdiff_t n, int reduction);
-double fastbp_l1_loss_f64(const double* x, const double* t, double* out, double* grad,
-                          ptrdiff_t n, int reduction);
-double fastbp_mse_loss_f32(const float* x, const float* t, float* out, float* grad,
-                           ptrdiff_t n, int reduction);
-double fastbp_mse_loss_f64(const double* x, const double* t, double* out, double* grad,
-                           ptrdiff_t n, int reduction);
-/* beta >= 0; beta == 0 computes L1 (torch does) */
-double fastbp_smooth_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
-                                 ptrdiff_t n, int reduction, double beta);
-double fastbp_smooth_l1_loss_f64(const double* x, const double* t, double* out, double* grad,
-                                 ptrdiff_t n, int reduction, double beta);
-/* delta > 0 */
-double fastbp_huber_loss_f32(const float* x, const float* t, float* out, float* grad,
-                             ptrdiff_t n, int reduction, double delta);
-double fastbp_huber_loss_f64(const double* x, const double* t, double* out, double* grad,
-                             ptrdiff_t n, int reduction, double delta);
-/* weight: NULL or weight_period elements, element i uses weight[i % weight_period]
- * (a weight broadcast over the trailing axes of x; weight_period divides n).
- * x in [0, 1], not nan. */
-double fastbp_binary_cross_entropy_f32(const float* x, const float* t, float* out, float* grad,
-                                       ptrdiff_t n, int reduction,
-                                       const float* weight, ptrdiff_t weight_period);
-double fastbp_binary_cross_entropy_f64(const double* x, const double* t, double* out,
-                                       double* grad, ptrdiff_t n, int reduction,
-                                       const double* weight, ptrdiff_t weight_period);
-/* weight, pos_weight: NULL or periodic as above, each with its own period */
-double fastbp_binary_cross_entropy_with_logits_f32(
-    const float* x, const float* t, float* out, float* grad, ptrdiff_t n, int reduction,
-    const float* weight, ptrdiff_t weight_period,
-    const float* pos_weight, ptrdiff_t pos_weight_period);
-double fastbp_binary_cross_entropy_with_logits_f64(
-    const double* x, const double* t, double* out, double* grad, ptrdiff_t n, int reduction,
-    const double* weight, ptrdiff_t weight_period,
-    const double* pos_weight, ptrdiff_t pos_weight_period);
+/* Elementwise: x, t, out, grad of n elements; kind one of the elementwise FASTBP_LOSS_<NAME>
+ * (kind < FASTBP_ELEMENTWISE_LOSSES); params the loss's scalar options in its spec's PARAMS
+ * order; weight0, weight1 its WEIGHTS: NULL or period elements, element i weighted by
+ * weight[i % period] (a weight broadcast over the trailing axes of x; the period divides n). */
+double fastbp_elementwise_loss_f32(int kind, const float* x, const float* t, float* out,
+                                   float* grad, ptrdiff_t n, int reduction, const double* params,
+                                   const float* weight0, ptrdiff_t period0,
+                                   const float* weight1, ptrdiff_t period1);
+double fastbp_elementwise_loss_f64(int kind, const double* x, const double* t, double* out,
+                                   double* grad, ptrdiff_t n, int reduction, const double* params,
+                                   const double* weight0, ptrdiff_t period0,
+                                   const double* weight1, ptrdiff_t period1);
 
 /* How many of x's n elements are outside [0, 1] or nan (binary_cross_entropy's check of
  * its input and target, for fastbp._validate) */

@@ -7,6 +7,7 @@ from conftest import DTYPES, assert_close, layouts
 import reference as ref
 from fastbp import _losses, _validate
 from fastbp import functional as F
+from fastbp._loss_kinds import LossKind
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -798,8 +799,7 @@ def test_mean_divisor_of_the_loss_records(rng):
     # What 'mean' divides by, for data-parallel training: 'sum' over shards / the summed
     # divisor reproduces 'mean'.
     x = rng.standard_normal((6, 4))
-    assert _validate.elementwise_loss_args(_losses.LossKind.MSE_LOSS, x, x, "mean"
-                                           ).mean_divisor() == 24
+    assert _validate.elementwise_loss_args(LossKind.MSE_LOSS, x, x, "mean").mean_divisor() == 24
     target = np.array([0, 3, -100, 1, 3, 2])
     weight = np.array([0.5, 2.0, 0.25, 4.0])
     for w, expected in ((None, 5.0), (weight, 0.5 + 4.0 + 2.0 + 4.0 + 0.25)):

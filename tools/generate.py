@@ -4,7 +4,8 @@ A spec is a plain-data Python file, one per definition: ``specs/losses/<name>.py
 ``specs/activations/<name>.py``.  Its upper-case names become the attributes of one
 record (``NAME`` is the file's stem); the records of a folder, ordered by their ``ORDER``
 and then their name, are the template variable of the folder's name (``losses``,
-``activations``).  Each ``<file>.tp`` is expanded into ``<file>``, which is generated: never
+``activations``).  A folder's ``_derive.py``, if any, checks its records, fills their
+defaults and adds what several templates share (``derive(specs) -> dict``).  Each ``<file>.tp`` is expanded into ``<file>``, which is generated: never
 committed, never edited, rewritten only when its text changes (so builds stay incremental).
 
 setup.py runs this before cythonize; ``python tools/generate.py`` runs it by hand.
@@ -26,7 +27,7 @@ HEADER = {".py": "#", ".pyx": "#", ".pxd": "#", ".pxi": "#", ".pyi": "#", ".h": 
 def load_specs(folder: pathlib.Path) -> list[types.SimpleNamespace]:
     """The specs of one folder, as records, in (ORDER, name) order."""
     specs = []
-    for path in sorted(folder.glob("*.py")):
+    for path in sorted(folder.glob("[!_]*.py")):
         data = {k.lower(): v for k, v in runpy.run_path(str(path)).items() if k.isupper()}
         data.setdefault("order", 0)
         data["name"] = path.stem
@@ -35,15 +36,26 @@ def load_specs(folder: pathlib.Path) -> list[types.SimpleNamespace]:
     return sorted(specs, key=lambda s: (s.order, s.name))
 
 
+def docstring(text: str, indent: str) -> str:
+    """A spec's documentation as the docstring of a definition indented by ``indent``."""
+    lines = textwrap.dedent(text).strip("\n").split("\n")
+    body = [lines[0]] + [indent + line if line else "" for line in lines[1:]]
+    end = f"\n{indent}" if len(lines) > 1 else ""
+    return '"""' + "\n".join(body) + end + '"""'
+
+
 def namespace() -> dict:
     """What every template sees: the specs of each folder of specs/ and a few text helpers."""
     ns: dict = {
-        "indent": lambda text, prefix: textwrap.indent(textwrap.dedent(text).strip("\n"), prefix),
         "dedent": lambda text: textwrap.dedent(text).strip("\n"),
+        "docstring": docstring,
     }
     for folder in sorted((ROOT / "specs").glob("*/")):
         if folder.is_dir() and not folder.name.startswith(("_", ".")):
-            ns[folder.name] = load_specs(folder)
+            specs = ns[folder.name] = load_specs(folder)
+            derive = folder / "_derive.py"
+            if derive.exists():
+                ns.update(runpy.run_path(str(derive))["derive"](specs))
     return ns
 
 

@@ -14,17 +14,6 @@ class Reduction(enum.IntEnum):
     REDUCTION_MEAN = 1
     REDUCTION_SUM = 2
 
-class LossKind(enum.IntEnum):
-    L1_LOSS = 0
-    MSE_LOSS = 1
-    SMOOTH_L1_LOSS = 2
-    HUBER_LOSS = 3
-    BINARY_CROSS_ENTROPY = 4
-    BINARY_CROSS_ENTROPY_WITH_LOGITS = 5
-    CROSS_ENTROPY = 6
-    CROSS_ENTROPY_PROBS = 7
-    NLL_LOSS = 8
-
 @disjoint_base  # a cdef class: its C layout cannot be combined with another base
 class LossGrad:
     grad: NDArray[_Float] | None
@@ -40,14 +29,16 @@ class LossArgs:
     input_unchecked: bool
     shape: tuple[int, ...]
     def __new__(cls, kind: int, reduction: int, input: NDArray[_Float], target: NDArray[Any],
-                weight: NDArray[_Float] | None = None, pos_weight: NDArray[_Float] | None = None,
-                param: float = 0.0, ignore_index: int = -100, label_smoothing: float = 0.0,
+                weights: tuple[NDArray[_Float] | None, ...] = (), params: tuple[float, ...] = (),
+                ignore_index: int = -100, label_smoothing: float = 0.0,
                 input_unchecked: bool = False, shape: tuple[int, ...] | None = None
                 ) -> LossArgs: ...
     @property
     def kind(self) -> int: ...
     @property
     def reduction(self) -> int: ...
+    @property
+    def per_row(self) -> bool: ...
     grad_cache: LossGrad | None
     def remember_options(self, watch: OptionWatch, loss: object, names: tuple[str, ...]
                          ) -> None: ...

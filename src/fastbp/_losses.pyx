@@ -24,37 +24,14 @@ cnp.import_array()
 
 cdef extern from "fastbp_kernels.h" nogil:
     const char* fastbp_kernel_dispatch() noexcept
-    double fastbp_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
-                              Py_ssize_t n, int reduction) noexcept
-    double fastbp_l1_loss_f64(const double* x, const double* t, double* out, double* grad,
-                              Py_ssize_t n, int reduction) noexcept
-    double fastbp_mse_loss_f32(const float* x, const float* t, float* out, float* grad,
-                               Py_ssize_t n, int reduction) noexcept
-    double fastbp_mse_loss_f64(const double* x, const double* t, double* out, double* grad,
-                               Py_ssize_t n, int reduction) noexcept
-    double fastbp_smooth_l1_loss_f32(const float* x, const float* t, float* out, float* grad,
-                                     Py_ssize_t n, int reduction, double beta) noexcept
-    double fastbp_smooth_l1_loss_f64(const double* x, const double* t, double* out,
-                                     double* grad, Py_ssize_t n, int reduction,
-                                     double beta) noexcept
-    double fastbp_huber_loss_f32(const float* x, const float* t, float* out, float* grad,
-                                 Py_ssize_t n, int reduction, double delta) noexcept
-    double fastbp_huber_loss_f64(const double* x, const double* t, double* out, double* grad,
-                                 Py_ssize_t n, int reduction, double delta) noexcept
-    double fastbp_binary_cross_entropy_f32(
-        const float* x, const float* t, float* out, float* grad, Py_ssize_t n, int reduction,
-        const float* weight, Py_ssize_t weight_period) noexcept
-    double fastbp_binary_cross_entropy_f64(
-        const double* x, const double* t, double* out, double* grad, Py_ssize_t n,
-        int reduction, const double* weight, Py_ssize_t weight_period) noexcept
-    double fastbp_binary_cross_entropy_with_logits_f32(
-        const float* x, const float* t, float* out, float* grad, Py_ssize_t n, int reduction,
-        const float* weight, Py_ssize_t weight_period,
-        const float* pos_weight, Py_ssize_t pos_weight_period) noexcept
-    double fastbp_binary_cross_entropy_with_logits_f64(
-        const double* x, const double* t, double* out, double* grad, Py_ssize_t n,
-        int reduction, const double* weight, Py_ssize_t weight_period,
-        const double* pos_weight, Py_ssize_t pos_weight_period) noexcept
+    double fastbp_elementwise_loss_f32(
+        int kind, const float* x, const float* t, float* out, float* grad, Py_ssize_t n,
+        int reduction, const double* params, const float* weight0, Py_ssize_t period0,
+        const float* weight1, Py_ssize_t period1) noexcept
+    double fastbp_elementwise_loss_f64(
+        int kind, const double* x, const double* t, double* out, double* grad, Py_ssize_t n,
+        int reduction, const double* params, const double* weight0, Py_ssize_t period0,
+        const double* weight1, Py_ssize_t period1) noexcept
     double fastbp_cross_entropy_f32(
         const float* x, const int64_t* target, float* out, float* grad, Py_ssize_t N,
         Py_ssize_t C, int reduction, const float* weight, int64_t ignore_index,
@@ -79,169 +56,51 @@ cdef extern from "fastbp_kernels.h" nogil:
     Py_ssize_t fastbp_count_outside_unit_interval_f32(const float* x, Py_ssize_t n) noexcept
     Py_ssize_t fastbp_count_outside_unit_interval_f64(const double* x, Py_ssize_t n) noexcept
 
-# ---- the kernels of _losses.pxd: pick the C loop of the element type --------------------
-# (the C functions return the value already rounded to the element type)
-
-cdef floating l1_loss_value_grad(const floating* x, const floating* t, floating* out,
-                                 floating* grad, Py_ssize_t n, int reduction) noexcept nogil:
-    """loss = reduce(|x - t|);  grad = sgn(x - t) (sgn(nan) = 0, as torch) · (1/n for 'mean')"""
-    if floating is float:
-        return <float>fastbp_l1_loss_f32(x, t, out, grad, n, reduction)
-    else:
-        return fastbp_l1_loss_f64(x, t, out, grad, n, reduction)
-
-
-cdef floating mse_loss_value_grad(const floating* x, const floating* t, floating* out,
-                                  floating* grad, Py_ssize_t n, int reduction) noexcept nogil:
-    """loss = reduce((x - t)²);  grad = 2 (x - t) · (1/n for 'mean')"""
-    if floating is float:
-        return <float>fastbp_mse_loss_f32(x, t, out, grad, n, reduction)
-    else:
-        return fastbp_mse_loss_f64(x, t, out, grad, n, reduction)
-
-
-cdef floating smooth_l1_loss_value_grad(const floating* x, const floating* t, floating* out,
-                                        floating* grad, Py_ssize_t n, int reduction,
-                                        double beta) noexcept nogil:
-    """loss = reduce(z < β ? z²/(2β) : z - β/2), z = |x - t|;  grad = clip((x - t)/β, -1, 1)
-    (β = 0: L1, as torch)"""
-    if floating is float:
-        return <float>fastbp_smooth_l1_loss_f32(x, t, out, grad, n, reduction, beta)
-    else:
-        return fastbp_smooth_l1_loss_f64(x, t, out, grad, n, reduction, beta)
-
-
-cdef floating huber_loss_value_grad(const floating* x, const floating* t, floating* out,
-                                    floating* grad, Py_ssize_t n, int reduction,
-                                    double delta) noexcept nogil:
-    """loss = reduce(z < δ ? z²/2 : δ (z - δ/2)), z = |x - t|;  grad = clip(x - t, -δ, δ)"""
-    if floating is float:
-        return <float>fastbp_huber_loss_f32(x, t, out, grad, n, reduction, delta)
-    else:
-        return fastbp_huber_loss_f64(x, t, out, grad, n, reduction, delta)
-
-
-cdef floating binary_cross_entropy_value_grad(
-        const floating* x, const floating* t, floating* out, floating* grad, Py_ssize_t n,
-        int reduction, const floating* weight, Py_ssize_t weight_period) noexcept nogil:
-    """loss = reduce(-w (t max(log x, -100) + (1 - t) max(log(1 - x), -100)));
-    grad = w (x - t) / max(x (1 - x), 1e-12)"""
-    if floating is float:
-        return <float>fastbp_binary_cross_entropy_f32(x, t, out, grad, n, reduction,
-                                                      weight, weight_period)
-    else:
-        return fastbp_binary_cross_entropy_f64(x, t, out, grad, n, reduction,
-                                               weight, weight_period)
-
-
-cdef floating binary_cross_entropy_with_logits_value_grad(
-        const floating* x, const floating* t, floating* out, floating* grad, Py_ssize_t n,
-        int reduction, const floating* weight, Py_ssize_t weight_period,
-        const floating* pos_weight, Py_ssize_t pos_weight_period) noexcept nogil:
-    """loss = reduce(w ((1 - t) x - lw log σ(x))), lw = 1 + (pos_weight - 1) t;
-    grad = w ((1 - t) - lw σ(-x))"""
-    if floating is float:
-        return <float>fastbp_binary_cross_entropy_with_logits_f32(
-            x, t, out, grad, n, reduction, weight, weight_period, pos_weight,
-            pos_weight_period)
-    else:
-        return fastbp_binary_cross_entropy_with_logits_f64(
-            x, t, out, grad, n, reduction, weight, weight_period, pos_weight,
-            pos_weight_period)
-
-
-cdef floating elementwise_loss_value_grad(
-        int loss, const floating* x, const floating* t, floating* out, floating* grad,
-        Py_ssize_t n, int reduction, double param, const floating* weight,
-        Py_ssize_t weight_period, const floating* pos_weight,
-        Py_ssize_t pos_weight_period) noexcept nogil:
-    """The elementwise loss `loss` (an ElementwiseLoss code); param = beta or delta."""
-    if loss == L1_LOSS:
-        return l1_loss_value_grad(x, t, out, grad, n, reduction)
-    if loss == MSE_LOSS:
-        return mse_loss_value_grad(x, t, out, grad, n, reduction)
-    if loss == SMOOTH_L1_LOSS:
-        return smooth_l1_loss_value_grad(x, t, out, grad, n, reduction, param)
-    if loss == HUBER_LOSS:
-        return huber_loss_value_grad(x, t, out, grad, n, reduction, param)
-    if loss == BINARY_CROSS_ENTROPY:
-        return binary_cross_entropy_value_grad(x, t, out, grad, n, reduction, weight,
-                                               weight_period)
-    return binary_cross_entropy_with_logits_value_grad(x, t, out, grad, n, reduction, weight,
-                                                       weight_period, pos_weight,
-                                                       pos_weight_period)
-
-
-cdef floating cross_entropy_value_grad(
-        const floating* x_nc, const int64_t* target_n, floating* out_n, floating* grad_nc,
-        Py_ssize_t N, Py_ssize_t C, int reduction, const floating* weight_c,
-        int64_t ignore_index, double label_smoothing) noexcept nogil:
-    """row loss = (1-ε) nll + (ε/C) smooth, nll = -w[y] logp[y], smooth = -Σ_c w[c] logp[c];
-    'mean' divides by Σ w[y] over the rows not ignored;
-    grad[c] = ((1-ε) w[y] + (ε/C) Σw) p[c] - (ε/C) w[c] - (1-ε) w[y] [c = y]"""
-    if floating is float:
-        return <float>fastbp_cross_entropy_f32(x_nc, target_n, out_n, grad_nc, N, C,
-                                               reduction, weight_c, ignore_index,
-                                               label_smoothing)
-    else:
-        return fastbp_cross_entropy_f64(x_nc, target_n, out_n, grad_nc, N, C, reduction,
-                                        weight_c, ignore_index, label_smoothing)
-
-
-cdef floating cross_entropy_probs_value_grad(
-        const floating* x_nc, const floating* target_nc, floating* out_n, floating* grad_nc,
-        Py_ssize_t N, Py_ssize_t C, int reduction, const floating* weight_c,
-        double label_smoothing) noexcept nogil:
-    """row loss = -Σ_c logp[c] q'[c] w[c], q' = (1-ε) q + ε/C; 'mean' divides by N;
-    grad[c] = p[c] Σ_k w[k] q'[k] - w[c] q'[c]"""
-    if floating is float:
-        return <float>fastbp_cross_entropy_probs_f32(x_nc, target_nc, out_n, grad_nc, N, C,
-                                                     reduction, weight_c, label_smoothing)
-    else:
-        return fastbp_cross_entropy_probs_f64(x_nc, target_nc, out_n, grad_nc, N, C,
-                                              reduction, weight_c, label_smoothing)
-
-
-cdef floating nll_loss_value_grad(
-        const floating* x_nc, const int64_t* target_n, floating* out_n, floating* grad_nc,
-        Py_ssize_t N, Py_ssize_t C, int reduction, const floating* weight_c,
-        int64_t ignore_index) noexcept nogil:
-    """row loss = -w[y] x[y]; 'mean' divides by Σ w[y] over the rows not ignored;
-    grad[c] = -w[y] [c = y]"""
-    if floating is float:
-        return <float>fastbp_nll_loss_f32(x_nc, target_n, out_n, grad_nc, N, C, reduction,
-                                          weight_c, ignore_index)
-    else:
-        return fastbp_nll_loss_f64(x_nc, target_n, out_n, grad_nc, N, C, reduction,
-                                   weight_c, ignore_index)
-
 
 cdef floating loss_value_grad(const LossRecord* r, const floating* x, floating* out,
                               floating* grad) noexcept nogil:
-    cdef const floating* w = <const floating*>r.weight
-    if r.kind == CROSS_ENTROPY:
-        return cross_entropy_value_grad(x, <const int64_t*>r.target, out, grad, r.rows, r.cols,
-                                        r.reduction, w, r.ignore_index, r.label_smoothing)
-    if r.kind == CROSS_ENTROPY_PROBS:
-        return cross_entropy_probs_value_grad(x, <const floating*>r.target, out, grad, r.rows,
-                                              r.cols, r.reduction, w, r.label_smoothing)
-    if r.kind == NLL_LOSS:
-        return nll_loss_value_grad(x, <const int64_t*>r.target, out, grad, r.rows, r.cols,
-                                   r.reduction, w, r.ignore_index)
-    return elementwise_loss_value_grad(r.kind, x, <const floating*>r.target, out, grad,
-                                       r.rows * r.cols, r.reduction, r.param, w,
-                                       r.weight_period, <const floating*>r.pos_weight,
-                                       r.pos_weight_period)
+    # (the C kernels return the value already rounded to the element type)
+    cdef const floating* w = <const floating*>r.weights[0]
+    cdef const floating* w1 = <const floating*>r.weights[1]
+    cdef const int64_t* index = <const int64_t*>r.target
+    cdef const floating* t = <const floating*>r.target
+    if floating is float:
+        if r.kind == FASTBP_LOSS_CROSS_ENTROPY:
+            return <float>fastbp_cross_entropy_f32(x, index, out, grad, r.rows, r.cols,
+                                                   r.reduction, w, r.ignore_index,
+                                                   r.label_smoothing)
+        if r.kind == FASTBP_LOSS_CROSS_ENTROPY_PROBS:
+            return <float>fastbp_cross_entropy_probs_f32(x, t, out, grad, r.rows, r.cols,
+                                                         r.reduction, w, r.label_smoothing)
+        if r.kind == FASTBP_LOSS_NLL_LOSS:
+            return <float>fastbp_nll_loss_f32(x, index, out, grad, r.rows, r.cols, r.reduction,
+                                              w, r.ignore_index)
+        return <float>fastbp_elementwise_loss_f32(r.kind, x, t, out, grad, r.rows * r.cols,
+                                                  r.reduction, r.params, w,
+                                                  r.weight_periods[0], w1, r.weight_periods[1])
+    else:
+        if r.kind == FASTBP_LOSS_CROSS_ENTROPY:
+            return fastbp_cross_entropy_f64(x, index, out, grad, r.rows, r.cols, r.reduction, w,
+                                            r.ignore_index, r.label_smoothing)
+        if r.kind == FASTBP_LOSS_CROSS_ENTROPY_PROBS:
+            return fastbp_cross_entropy_probs_f64(x, t, out, grad, r.rows, r.cols, r.reduction,
+                                                  w, r.label_smoothing)
+        if r.kind == FASTBP_LOSS_NLL_LOSS:
+            return fastbp_nll_loss_f64(x, index, out, grad, r.rows, r.cols, r.reduction, w,
+                                       r.ignore_index)
+        return fastbp_elementwise_loss_f64(r.kind, x, t, out, grad, r.rows * r.cols,
+                                           r.reduction, r.params, w, r.weight_periods[0], w1,
+                                           r.weight_periods[1])
 
 
 cdef double loss_mean_divisor(const LossRecord* r, const floating* x) noexcept nogil:
     cdef const int64_t* target = <const int64_t*>r.target
-    cdef const floating* w = <const floating*>r.weight
+    cdef const floating* w = <const floating*>r.weights[0]
     cdef Py_ssize_t i
     cdef double total = 0
-    if r.kind == CROSS_ENTROPY_PROBS:
+    if r.kind == FASTBP_LOSS_CROSS_ENTROPY_PROBS:
         return <double>r.rows
-    if r.kind != CROSS_ENTROPY and r.kind != NLL_LOSS:
+    if r.kind != FASTBP_LOSS_CROSS_ENTROPY and r.kind != FASTBP_LOSS_NLL_LOSS:
         return <double>(r.rows * r.cols)
     for i in range(r.rows):
         if target[i] != r.ignore_index:
@@ -271,21 +130,29 @@ cdef class LossArgs:
     ``input`` and ``target`` validated, options checked, weights prepared (periodic for
     the elementwise losses, (C,) for the class losses)."""
 
-    def __cinit__(self, int kind, int reduction, input, target, weight=None,
-                  pos_weight=None, double param=0.0, int64_t ignore_index=-100,
-                  double label_smoothing=0.0, bint input_unchecked=False, tuple shape=None):
+    def __cinit__(self, int kind, int reduction, input, target, tuple weights=(),
+                  tuple params=(), int64_t ignore_index=-100, double label_smoothing=0.0,
+                  bint input_unchecked=False, tuple shape=None):
         cdef LossRecord* r = &self.rec
-        r.kind, r.reduction, r.param = kind, reduction, param
+        cdef Py_ssize_t i
+        if (not 0 <= kind < FASTBP_LOSS_KINDS or len(params) > FASTBP_MAX_LOSS_PARAMS
+                or len(weights) > 2):
+            raise ValueError(f"LossArgs: no loss kind {kind} with {len(params)} parameters "
+                             f"and {len(weights)} weights")
+        r.kind, r.reduction = kind, reduction
         r.ignore_index, r.label_smoothing = ignore_index, label_smoothing
-        if kind >= CROSS_ENTROPY:
+        if kind >= FASTBP_ELEMENTWISE_LOSSES:
             r.rows, r.cols = input.shape[0], input.shape[1]
         else:
             r.rows, r.cols = input.size, 1
         r.target = data_or_null(target)
-        r.weight, r.pos_weight = data_or_null(weight), data_or_null(pos_weight)
-        r.weight_period = 1 if weight is None else weight.size
-        r.pos_weight_period = 1 if pos_weight is None else pos_weight.size
-        self.input, self.arrays = input, (target, weight, pos_weight)
+        for i in range(FASTBP_MAX_LOSS_PARAMS):
+            r.params[i] = params[i] if i < len(params) else 0.0
+        weights = weights + (None,) * (2 - len(weights))
+        for i in range(2):
+            r.weights[i] = data_or_null(weights[i])
+            r.weight_periods[i] = 1 if weights[i] is None else weights[i].size
+        self.input, self.arrays = input, (target,) + weights
         self.input_unchecked = input_unchecked
         self.shape = input.shape if shape is None else shape
 
@@ -296,6 +163,11 @@ cdef class LossArgs:
     @property
     def reduction(self):
         return self.rec.reduction
+
+    @property
+    def per_row(self):
+        """A class loss: one value per row of the (N, C) input (else one per element)."""
+        return self.rec.kind >= FASTBP_ELEMENTWISE_LOSSES
 
     def remember_options(self, OptionWatch watch, loss, tuple names):
         """``loss``'s attributes ``names`` are the options this record was made from, as
@@ -314,7 +186,8 @@ cdef class LossArgs:
         if (input is not self.input or target is not self.arrays[0]
                 or not unchanged_since(self.watch, self.changes)):
             return False
-        cdef bint indices = self.rec.kind == CROSS_ENTROPY or self.rec.kind == NLL_LOSS
+        cdef bint indices = (self.rec.kind == FASTBP_LOSS_CROSS_ENTROPY
+                             or self.rec.kind == FASTBP_LOSS_NLL_LOSS)
         if not (self.class_indices_in_range(target) if indices
                 else is_ready_pair(input, target)):
             return False
@@ -402,7 +275,7 @@ cdef bint is_ready_pair(a, b) noexcept:
 
 
 def count_outside_unit_interval(const floating[::1] x):
-    """How many elements of x are outside [0, 1] or nan: _validate.unit_interval's scan."""
+    """How many elements of x are outside [0, 1] or nan: _validate.unit_interval_values's scan."""
     cdef Py_ssize_t count
     with nogil:
         if floating is float:

@@ -311,7 +311,7 @@ cdef class TrainStep:
             # BCELoss checks its input, the Net's output, before it computes anything
             self.run_parts(FORWARD, x, row_index, N, args, None)
             self.publish_forward()
-            v.unit_interval(output, "input")
+            v.unit_interval_values(output, "input")
             parts &= ~FORWARD
         if state is not None:
             state.prepare()  # the optimizer's state buffers, made as its step() makes them

@@ -23,12 +23,12 @@ from fastbp._validate.activations import (ActivationSpec, activation_backward_ar
                                           input_activation_backward_args, INPUT_ACTIVATIONS,
                                           rowwise_activation_backward_args,
                                           rowwise_activation_input)
-from fastbp._validate.losses import (beta_option, class_index_rows, class_indices,
-                                     class_loss_input, class_rows, class_target_shape,
-                                     class_weight, class_weight_option, cross_entropy_args,
-                                     delta_option, elementwise_loss_args, ignore_index_option,
+from fastbp._validate.losses import (class_index_rows, class_indices, class_loss_input,
+                                     class_rows, class_target_shape, class_weight,
+                                     class_weight_option, cross_entropy_args,
+                                     elementwise_loss_args, ignore_index_option,
                                      label_smoothing_option, nll_loss_args, periodic_weight,
-                                     unit_interval, weight_option)
+                                     unit_interval_values, weight_option)
 from fastbp._validate.model import (layer_input, linear_args, linear_backward_args, net_layers,
                                     parameter_pairs, state_dict_arrays)
 from fastbp._validate.optim import (ClipNormOptions, adagrad_options, adam_options,

@@ -8,26 +8,14 @@ import operator
 
 import numpy as np
 
-from fastbp._losses import LossArgs, LossKind, count_outside_unit_interval, ready_pair
+from fastbp._loss_kinds import LossKind
+from fastbp._losses import LossArgs, count_outside_unit_interval, ready_pair
 from fastbp._validate.arrays import (_as_ndarray, as_float_array, as_index_array, check_same_shape,
                                      check_shape, float_dtype, shape_str)
 from fastbp._validate.options import real_number, reduction_code
 
 
-_BCE = int(LossKind.BINARY_CROSS_ENTROPY)
-
-
 # --- loss options ---------------------------------------------------------------------
-
-def beta_option(beta) -> float:
-    """smooth_l1_loss's beta: >= 0 (torch: "does not support negative values for beta")."""
-    return real_number(beta, "beta", minimum=0.0)
-
-
-def delta_option(delta) -> float:
-    """huber_loss's delta: > 0 (torch: "does not support non-positive values for delta")."""
-    return real_number(delta, "delta", minimum=0.0, strict=True)
-
 
 def label_smoothing_option(label_smoothing) -> float:
     """In [0, 1].  (torch raises above 1 but silently treats a negative value as 0; the
@@ -100,7 +88,7 @@ def periodic_weight(weight, name: str, shape: tuple, dtype):
     return w, w.size
 
 
-def unit_interval(arr: np.ndarray, name: str) -> None:
+def unit_interval_values(arr: np.ndarray, name: str) -> None:
     """binary_cross_entropy's input and target: every value in [0, 1], no nan (torch raises
     "all elements of input should be between 0 and 1")."""
     if arr.size == 0:
@@ -115,16 +103,17 @@ def unit_interval(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name}: expected values in [0, 1], got {found}")
 
 
-def elementwise_loss_args(kind: int, input, target, reduction, param: float = 0.0,
-                          weight=None, pos_weight=None, input_values=None) -> LossArgs:
-    """The record of an elementwise loss (``kind`` a LossKind code; options already
-    checked), its checks in torch's order: the shapes of input and target, BCE's input
-    values, BCE's target values, then ``weight`` and ``pos_weight`` (None for the losses
-    without them).
+def elementwise_loss_args(kind: int, input, target, reduction, params: tuple = (),
+                          weights: dict | None = None, unit_interval: bool = False,
+                          input_values=None) -> LossArgs:
+    """The record of an elementwise loss (``kind`` a LossKind code; ``params`` its checked
+    scalar options), its checks in torch's order: the shapes of input and target, the
+    values of input and target when ``unit_interval`` (binary_cross_entropy's [0, 1]), then
+    each of ``weights`` (name: the weight as given, or None), broadcast to the input.
 
     ``input_values``: for the fused training step, whose input (the Net's output) has a
     shape but no values yet: a callable giving those values, called only when a later
-    check fails, so that BCE's input error still comes first; the record then says that
+    check fails, so that the input's error still comes first; the record then says that
     the input's values are left to check.
     """
     if not ready_pair(input, target):  # (the common case needs no conversion)
@@ -132,21 +121,21 @@ def elementwise_loss_args(kind: int, input, target, reduction, param: float = 0.
         target = as_float_array(target, "target", input.dtype)
         check_same_shape(input, "input", target, "target")
     code = reduction_code(reduction)
-    bce = kind == _BCE
-    if bce and input_values is None:
-        unit_interval(input, "input")
+    if unit_interval and input_values is None:
+        unit_interval_values(input, "input")
+    weights = weights or {}
     try:
-        if bce:
-            unit_interval(target, "target")
-        if weight is not None or pos_weight is not None:
-            weight, _ = periodic_weight(weight, "weight", input.shape, input.dtype)
-            pos_weight, _ = periodic_weight(pos_weight, "pos_weight", input.shape, input.dtype)
+        if unit_interval:
+            unit_interval_values(target, "target")
+        if any(w is not None for w in weights.values()):
+            weights = {name: periodic_weight(w, name, input.shape, input.dtype)[0]
+                       for name, w in weights.items()}
     except (ValueError, TypeError):
-        if bce and input_values is not None:
-            unit_interval(input_values(), "input")
+        if unit_interval and input_values is not None:
+            unit_interval_values(input_values(), "input")
         raise
-    return LossArgs(kind, code, input, target, weight, pos_weight, param,
-                    input_unchecked=bce and input_values is not None)
+    return LossArgs(kind, code, input, target, tuple(weights.values()), params,
+                    input_unchecked=unit_interval and input_values is not None)
 
 
 def class_indices(target, n_rows: int, n_classes: int, ignore_index: int) -> np.ndarray:
@@ -233,7 +222,7 @@ def cross_entropy_args(input, target, weight, ignore_index, reduction,
     arr = _as_ndarray(target, "target")
     if arr.dtype.kind in "iu":
         target = class_index_rows(arr, shape, n_classes, ignore_index)
-        return LossArgs(LossKind.CROSS_ENTROPY, code, input, target, weight,
+        return LossArgs(LossKind.CROSS_ENTROPY, code, input, target, (weight,),
                         ignore_index=ignore_index, label_smoothing=label_smoothing,
                         shape=shape)
     if arr.dtype.kind != "f":
@@ -249,7 +238,7 @@ def cross_entropy_args(input, target, weight, ignore_index, reduction,
     if ignore_index >= 0:
         raise ValueError(f"ignore_index: not supported with class-probability targets "
                          f"(as torch), got {ignore_index}")
-    return LossArgs(LossKind.CROSS_ENTROPY_PROBS, code, input, target, weight,
+    return LossArgs(LossKind.CROSS_ENTROPY_PROBS, code, input, target, (weight,),
                     ignore_index=ignore_index, label_smoothing=label_smoothing, shape=shape)
 
 
@@ -259,5 +248,5 @@ def nll_loss_args(input, target, weight, ignore_index, reduction) -> LossArgs:
     code = reduction_code(reduction)
     weight = class_weight(weight, input.shape[1], input.dtype)
     target = class_index_rows(target, shape, input.shape[1], ignore_index)
-    return LossArgs(LossKind.NLL_LOSS, code, input, target, weight, ignore_index=ignore_index,
-                    shape=shape)
+    return LossArgs(LossKind.NLL_LOSS, code, input, target, (weight,),
+                    ignore_index=ignore_index, shape=shape)

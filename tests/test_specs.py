@@ -1,0 +1,70 @@
+"""The specs of specs/losses/ and what the build generates from them (tools/generate.py)."""
+
+import inspect
+import pathlib
+import runpy
+import subprocess
+import sys
+import types
+
+import pytest
+
+import fastbp
+from fastbp import _loss_functions, losses
+from fastbp import functional as F
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+GENERATE = ROOT / "tools" / "generate.py"
+SOURCE_TREE = pytest.mark.skipif(not GENERATE.exists(),
+                                 reason="needs the source tree (tools/, specs/); cibuildwheel "
+                                        "runs these tests from a copy of tests/ alone")
+LOSS_NAMES = [n for n in _loss_functions.__all__ if not n.endswith(("_grad", "_and_grad"))]
+
+
+@SOURCE_TREE
+def test_generated_files_match_the_specs():
+    r = subprocess.run([sys.executable, str(GENERATE), "--check"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@SOURCE_TREE
+def test_every_spec_is_a_public_loss_with_a_reference():
+    reference = (ROOT / "tests" / "reference.py").read_text()
+    specs = sorted(p.stem for p in (ROOT / "specs" / "losses").glob("[!_]*.py"))
+    assert specs == sorted(LOSS_NAMES)
+    for name in specs:
+        assert f"def {name}(" in reference and f"def {name}_grad(" in reference, name
+
+
+def parameters(func, skip):
+    return [(p.name, p.default) for p in inspect.signature(func).parameters.values()
+            if p.name not in skip]
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_functional_forms_and_class_take_the_same_options(name):
+    options = parameters(getattr(F, name), ("input", "target"))
+    assert parameters(getattr(F, name + "_grad"), ("input", "target")) == options
+    assert parameters(getattr(F, name + "_and_grad"), ("input", "target")) == options
+    classes = [c for c in map(lambda n: getattr(fastbp, n), losses.__all__)
+               if f"F._{name}_args(" in inspect.getsource(c._args)]
+    assert len(classes) == 1, classes
+    assert sorted(parameters(classes[0].__init__, ("self",))) == sorted(options)
+    assert classes[0].__name__ in fastbp.__all__ and name in F.__all__
+
+
+@SOURCE_TREE
+def test_a_malformed_spec_is_named_with_what_it_lacks():
+    derive = runpy.run_path(str(ROOT / "specs" / "losses" / "_derive.py"))["derive"]
+    spec = types.SimpleNamespace(name="new_loss", path="specs/losses/new_loss.py", order=9,
+                                 family="elementwise", function_args=("reduction",),
+                                 class_args=("reduction",), function_doc="", grad_doc="",
+                                 class_doc="", c_point="", value="fastbp_new(x, t)")
+    setattr(spec, "class", "NewLoss")
+    with pytest.raises(ValueError, match="specs/losses/new_loss.py: missing GRAD"):
+        derive([spec])
+    spec.grad = "fastbp_new_grad(x, t)"
+    spec.function_args = ("reduction", "beta")
+    with pytest.raises(ValueError, match="FUNCTION_ARGS: expected each of"):
+        derive([spec])
