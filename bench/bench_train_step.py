@@ -1,12 +1,12 @@
 """One training step, three ways: fastbp ``Net.train_step`` vs plain NumPy vs torch eager.
 
-    python bench/bench_train_step.py [--repeats 7] [--seconds 0.2]
+    python bench/bench_train_step.py [--repeats 7] [--seconds 0.2] [--threads 1 2]
 
 (a) the teaching text's 2-2-2 sigmoid net, batch 1, MSELoss, SGD(lr=0.1);
 (b) 784-256-256-10 with ReLU hidden layers, CrossEntropyLoss on the logits, batch 128,
     SGD(lr=0.01, momentum=0.9).
-All float32, 1 thread everywhere (threadpoolctl caps both OpenBLAS copies; torch gets
-set_num_threads(1)).  Each repeat times a loop of calls sized to take --seconds; the
+All float32, 1 thread everywhere by default (threadpoolctl caps both OpenBLAS copies and
+OpenMP; torch gets set_num_threads), or each of --threads in turn.  Each repeat times a loop of calls sized to take --seconds; the
 table gives the per-step min and median over the repeats, the implementations
 interleaved repeat by repeat so a busy machine slows them alike, and each one's speed
 relative to torch and to the NumPy step measured in this run (their time / its time: > 1
@@ -253,20 +253,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.2, help="time per timed loop")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1])
     args = parser.parse_args()
     print(f"machine: {machine()}, {os.cpu_count()} logical CPUs; {platform.platform()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, fastbp {fastbp.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'}")
     print("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s" % (os.environ.get("OPENBLAS_CORETYPE"),
                                                         os.environ.get("OPENBLAS_L2_SIZE")))
-    with threadpool_limits(1):
-        if torch is not None:
-            torch.set_num_threads(1)
-        pools = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info())
-        print(f"threads: 1 (pools: {pools}; torch {torch.get_num_threads() if torch else '-'})")
-        print(f"repeats: {args.repeats}, each a loop of ~{args.seconds:g} s")
-        case_a(args.repeats, args.seconds)
-        case_b(args.repeats, args.seconds)
+    for threads in args.threads:
+        with threadpool_limits(threads):
+            if torch is not None:
+                torch.set_num_threads(threads)
+            pools = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info())
+            print(f"\nthreads: {threads} (pools: {pools}; "
+                  f"torch {torch.get_num_threads() if torch else '-'})")
+            print(f"repeats: {args.repeats}, each a loop of ~{args.seconds:g} s")
+            case_a(args.repeats, args.seconds)
+            case_b(args.repeats, args.seconds)
 
 
 if __name__ == "__main__":

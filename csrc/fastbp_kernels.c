@@ -296,8 +296,8 @@ static double SFX(elementwise)(block_fn block, SFX(elementwise_args)* a, ptrdiff
     return (T)reduced((T)sums.loss, (double)n, reduction);
 }
 
-/* Every elementwise loss's block function, and fastbp_elementwise_loss_f32/_f64 (the block
- * of a kind), from the specs (specs/losses/) */
+/* Every elementwise loss's block function, and elementwise_loss (the block of a kind), from
+ * the specs (specs/losses/) */
 #include "fastbp_loss_blocks.h"
 
 /* ---- validation helper ----------------------------------------------------------------- */
@@ -705,6 +705,26 @@ double SFX(fastbp_nll_loss)(const T* x, const int64_t* target, T* out, T* grad, 
     const double count = SFX(target_weight_sum)(target, N, weight, ignore_index);
     return (T)reduced((T)SFX(class_loss)(SFX(nll_rows), &a, N, count, reduction,
                                          PARALLEL_MIN_NLL).loss, count, reduction);
+}
+
+double SFX(fastbp_loss)(const fastbp_loss_record* r, const T* x, T* out, T* grad)
+{
+    const T* weight = (const T*)r->weights[0];
+    switch (r->kind) {
+    case FASTBP_LOSS_CROSS_ENTROPY:
+        return SFX(fastbp_cross_entropy)(x, (const int64_t*)r->target, out, grad, r->rows, r->cols,
+                                         r->reduction, weight, r->ignore_index,
+                                         r->label_smoothing);
+    case FASTBP_LOSS_CROSS_ENTROPY_PROBS:
+        return SFX(fastbp_cross_entropy_probs)(x, (const T*)r->target, out, grad, r->rows,
+                                               r->cols, r->reduction, weight,
+                                               r->label_smoothing);
+    case FASTBP_LOSS_NLL_LOSS:
+        return SFX(fastbp_nll_loss)(x, (const int64_t*)r->target, out, grad, r->rows, r->cols,
+                                    r->reduction, weight, r->ignore_index);
+    default:
+        return SFX(elementwise_loss)(r, x, out, grad);
+    }
 }
 
 #undef T

@@ -222,18 +222,25 @@ FASTBP_INLINE double fastbp_log1p_unit(double z)
 
 /* ---- kernels ----------------------------------------------------------------------- */
 
-/* Elementwise: x, t, out, grad of n elements; kind one of the elementwise FASTBP_LOSS_<NAME>
- * (kind < FASTBP_ELEMENTWISE_LOSSES); params the loss's scalar options in its spec's PARAMS
- * order; weight0, weight1 its WEIGHTS: NULL or period elements, element i weighted by
- * weight[i % period] (a weight broadcast over the trailing axes of x; the period divides n). */
-double fastbp_elementwise_loss_f32(int kind, const float* x, const float* t, float* out,
-                                   float* grad, ptrdiff_t n, int reduction, const double* params,
-                                   const float* weight0, ptrdiff_t period0,
-                                   const float* weight1, ptrdiff_t period1);
-double fastbp_elementwise_loss_f64(int kind, const double* x, const double* t, double* out,
-                                   double* grad, ptrdiff_t n, int reduction, const double* params,
-                                   const double* weight0, ptrdiff_t period0,
-                                   const double* weight1, ptrdiff_t period1);
+/* A loss call's arguments besides its input, filled by _losses.LossArgs from what
+ * fastbp._validate prepared (the public functions and the fused step run the same record). */
+typedef struct {
+    int kind;                      /* FASTBP_LOSS_<NAME> */
+    int reduction;                 /* FASTBP_REDUCTION_* */
+    const void* target;            /* T (rows, cols), or int64 class indices (rows,) */
+    double params[FASTBP_MAX_LOSS_PARAMS]; /* the spec's PARAMS */
+    const void* weights[2];        /* NULL or T: the spec's WEIGHTS, element i weighted by
+                                      weights[w][i % weight_periods[w]] (a weight broadcast over
+                                      the trailing axes of x); the class losses' (C,) weight */
+    ptrdiff_t weight_periods[2];
+    int64_t ignore_index;          /* the class losses' */
+    double label_smoothing;        /* cross entropy's */
+    ptrdiff_t rows, cols;          /* x as (N, C) for the class losses, (n, 1) otherwise */
+} fastbp_loss_record;
+
+/* The loss of a record on x (rows * cols elements); out and grad as above. */
+double fastbp_loss_f32(const fastbp_loss_record* r, const float* x, float* out, float* grad);
+double fastbp_loss_f64(const fastbp_loss_record* r, const double* x, double* out, double* grad);
 
 /* How many of x's n elements are outside [0, 1] or nan (binary_cross_entropy's check of
  * its input and target, for fastbp._validate) */

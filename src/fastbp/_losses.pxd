@@ -7,11 +7,6 @@ from cython cimport floating
 from fastbp._options cimport OptionWatch
 from libc.stdint cimport int64_t
 
-cpdef enum Reduction:
-    REDUCTION_NONE = 0
-    REDUCTION_MEAN = 1
-    REDUCTION_SUM = 2
-
 cdef extern from "fastbp_kernels.h" nogil:
     # LossRecord.kind: the codes of specs/losses/ (csrc/fastbp_loss_specs.h, generated); the
     # elementwise losses come first, the class losses' kernels after them
@@ -28,19 +23,25 @@ cdef extern from "fastbp_kernels.h" nogil:
     double c_log1p "fastbp_log1p"(double x) noexcept
     double c_log1p_unit "fastbp_log1p_unit"(double z) noexcept  # z in [0, 1] or nan
 
+    # A loss call's arguments besides its input: what _validate prepared from the target and
+    # the options.  The public functions and the fused training step run the same record.
+    ctypedef struct LossRecord "fastbp_loss_record":
+        int kind                     # FASTBP_LOSS_<NAME>
+        int reduction                # Reduction
+        const void* target           # floats (rows, cols), or int64 class indices (rows,)
+        double params[4]             # the spec's PARAMS (FASTBP_MAX_LOSS_PARAMS)
+        const void* weights[2]       # NULL or floats: the spec's WEIGHTS, periodic
+        Py_ssize_t weight_periods[2] # (elementwise), or the (C,) class weight
+        int64_t ignore_index
+        double label_smoothing
+        Py_ssize_t rows, cols        # the input as (N, C) for the class losses, (n, 1) otherwise
 
-# A loss call's arguments besides its input: what _validate prepared from the target and
-# the options.  The public functions and the fused training step run the same record.
-cdef struct LossRecord:
-    int kind                     # FASTBP_LOSS_<NAME>
-    int reduction                # Reduction
-    const void* target           # floats (rows, cols), or int64 class indices (rows,)
-    double params[4]             # the spec's PARAMS (FASTBP_MAX_LOSS_PARAMS)
-    const void* weights[2]       # NULL or floats: the spec's WEIGHTS, periodic (elementwise),
-    Py_ssize_t weight_periods[2] # or the (C,) class weight (class losses)
-    int64_t ignore_index
-    double label_smoothing
-    Py_ssize_t rows, cols        # the input as (N, C) for the class losses, (n, 1) otherwise
+
+# LossRecord.reduction
+cpdef enum Reduction:
+    REDUCTION_NONE = 0
+    REDUCTION_MEAN = 1
+    REDUCTION_SUM = 2
 
 
 cdef extern from "fastbp_math32.h" nogil:

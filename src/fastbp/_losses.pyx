@@ -24,35 +24,9 @@ cnp.import_array()
 
 cdef extern from "fastbp_kernels.h" nogil:
     const char* fastbp_kernel_dispatch() noexcept
-    double fastbp_elementwise_loss_f32(
-        int kind, const float* x, const float* t, float* out, float* grad, Py_ssize_t n,
-        int reduction, const double* params, const float* weight0, Py_ssize_t period0,
-        const float* weight1, Py_ssize_t period1) noexcept
-    double fastbp_elementwise_loss_f64(
-        int kind, const double* x, const double* t, double* out, double* grad, Py_ssize_t n,
-        int reduction, const double* params, const double* weight0, Py_ssize_t period0,
-        const double* weight1, Py_ssize_t period1) noexcept
-    double fastbp_cross_entropy_f32(
-        const float* x, const int64_t* target, float* out, float* grad, Py_ssize_t N,
-        Py_ssize_t C, int reduction, const float* weight, int64_t ignore_index,
-        double label_smoothing) noexcept
-    double fastbp_cross_entropy_f64(
-        const double* x, const int64_t* target, double* out, double* grad, Py_ssize_t N,
-        Py_ssize_t C, int reduction, const double* weight, int64_t ignore_index,
-        double label_smoothing) noexcept
-    double fastbp_cross_entropy_probs_f32(
-        const float* x, const float* target, float* out, float* grad, Py_ssize_t N,
-        Py_ssize_t C, int reduction, const float* weight, double label_smoothing) noexcept
-    double fastbp_cross_entropy_probs_f64(
-        const double* x, const double* target, double* out, double* grad, Py_ssize_t N,
-        Py_ssize_t C, int reduction, const double* weight, double label_smoothing) noexcept
-    double fastbp_nll_loss_f32(
-        const float* x, const int64_t* target, float* out, float* grad, Py_ssize_t N,
-        Py_ssize_t C, int reduction, const float* weight, int64_t ignore_index) noexcept
-    double fastbp_nll_loss_f64(
-        const double* x, const int64_t* target, double* out, double* grad, Py_ssize_t N,
-        Py_ssize_t C, int reduction, const double* weight, int64_t ignore_index) noexcept
-
+    double fastbp_loss_f32(const LossRecord* r, const float* x, float* out, float* grad) noexcept
+    double fastbp_loss_f64(const LossRecord* r, const double* x, double* out,
+                           double* grad) noexcept
     Py_ssize_t fastbp_count_outside_unit_interval_f32(const float* x, Py_ssize_t n) noexcept
     Py_ssize_t fastbp_count_outside_unit_interval_f64(const double* x, Py_ssize_t n) noexcept
 
@@ -60,37 +34,10 @@ cdef extern from "fastbp_kernels.h" nogil:
 cdef floating loss_value_grad(const LossRecord* r, const floating* x, floating* out,
                               floating* grad) noexcept nogil:
     # (the C kernels return the value already rounded to the element type)
-    cdef const floating* w = <const floating*>r.weights[0]
-    cdef const floating* w1 = <const floating*>r.weights[1]
-    cdef const int64_t* index = <const int64_t*>r.target
-    cdef const floating* t = <const floating*>r.target
     if floating is float:
-        if r.kind == FASTBP_LOSS_CROSS_ENTROPY:
-            return <float>fastbp_cross_entropy_f32(x, index, out, grad, r.rows, r.cols,
-                                                   r.reduction, w, r.ignore_index,
-                                                   r.label_smoothing)
-        if r.kind == FASTBP_LOSS_CROSS_ENTROPY_PROBS:
-            return <float>fastbp_cross_entropy_probs_f32(x, t, out, grad, r.rows, r.cols,
-                                                         r.reduction, w, r.label_smoothing)
-        if r.kind == FASTBP_LOSS_NLL_LOSS:
-            return <float>fastbp_nll_loss_f32(x, index, out, grad, r.rows, r.cols, r.reduction,
-                                              w, r.ignore_index)
-        return <float>fastbp_elementwise_loss_f32(r.kind, x, t, out, grad, r.rows * r.cols,
-                                                  r.reduction, r.params, w,
-                                                  r.weight_periods[0], w1, r.weight_periods[1])
+        return <float>fastbp_loss_f32(r, x, out, grad)
     else:
-        if r.kind == FASTBP_LOSS_CROSS_ENTROPY:
-            return fastbp_cross_entropy_f64(x, index, out, grad, r.rows, r.cols, r.reduction, w,
-                                            r.ignore_index, r.label_smoothing)
-        if r.kind == FASTBP_LOSS_CROSS_ENTROPY_PROBS:
-            return fastbp_cross_entropy_probs_f64(x, t, out, grad, r.rows, r.cols, r.reduction,
-                                                  w, r.label_smoothing)
-        if r.kind == FASTBP_LOSS_NLL_LOSS:
-            return fastbp_nll_loss_f64(x, index, out, grad, r.rows, r.cols, r.reduction, w,
-                                       r.ignore_index)
-        return fastbp_elementwise_loss_f64(r.kind, x, t, out, grad, r.rows * r.cols,
-                                           r.reduction, r.params, w, r.weight_periods[0], w1,
-                                           r.weight_periods[1])
+        return fastbp_loss_f64(r, x, out, grad)
 
 
 cdef double loss_mean_divisor(const LossRecord* r, const floating* x) noexcept nogil:
