@@ -9,6 +9,7 @@ Every extension gets two macros: ``FASTBP_OPENMP`` (1 or 0) and
 command line).
 """
 
+import glob
 import os
 import shlex
 import sys
@@ -211,10 +212,13 @@ def generate_sources():
 
 
 def extension(name, c_sources):
+    # depends: setuptools rebuilds an extension when a source is newer, but never looks
+    # into headers, and a spec changes a generated header alone
     return Extension(
         f"fastbp.{name}",
         [f"src/fastbp/{name}.pyx"] + [f"csrc/{c}" for c in c_sources],
         include_dirs=["csrc", numpy.get_include()],
+        depends=sorted(glob.glob("csrc/*.h")),
     )
 
 

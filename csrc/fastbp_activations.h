@@ -1,10 +1,9 @@
-/* fastbp_activations.h: the v2 activations (GELU, SiLU, LeakyReLU, ELU, Softplus) in C.
+/* fastbp_activations.h: the activations of specs/activations (v2's) in C.
  *
  * Point functions: one element, as torch's CPU kernels (aten/src/ATen/native/cpu/
  * Activation.cpp) compute it, in the same order of operations: float32 in float32
  * arithmetic (fastbp_math32.h), float64 in double with libm.  The backward point
- * functions take the forward INPUT x (torch's gelu/silu/softplus/leaky_relu backwards do;
- * for elu it is elu_backward(..., is_result=False, self), what autograd runs for F.elu).
+ * functions take the forward INPUT x, as the torch backwards that autograd runs for them.
  * Options are cast to the element type first, as torch's Scalar.to<scalar_t>().
  *
  * Kernels: y (or gx) over n elements, any of them may be the same buffer as x (or gy)
@@ -16,20 +15,9 @@
 
 #include "fastbp_kernels.h" /* FASTBP_TARGET_CLONES, restrict and the float32 math */
 
-/* The values of _activations.Activation (after v1's IDENTITY..LOG_SOFTMAX = 0..5) */
-#define FASTBP_ACT_GELU 6
-#define FASTBP_ACT_GELU_TANH 7
-#define FASTBP_ACT_SILU 8
-#define FASTBP_ACT_LEAKY_RELU 9 /* p1: negative_slope */
-#define FASTBP_ACT_ELU 10       /* p1: alpha */
-#define FASTBP_ACT_SOFTPLUS 11  /* p1: beta, p2: threshold */
-
-/* torch's constants: M_SQRT1_2; M_2_SQRTPI * M_SQRT1_2 * 0.5 = 1/sqrt(2 pi);
- * M_SQRT2 * M_2_SQRTPI * 0.5 = sqrt(2/pi); 0.044715 */
-#define FASTBP_GELU_ALPHA 0.70710678118654752440
-#define FASTBP_GELU_PDF 0.39894228040143267794
-#define FASTBP_GELU_BETA 0.79788456080286535588
-#define FASTBP_GELU_KAPPA 0.044715
+/* The codes of the kernels (the values of _activations.Activation after v1's IDENTITY..
+ * LOG_SOFTMAX = 0..5), their constants and switch cases: generated from specs/activations */
+#include "fastbp_activation_table.h"
 
 /* The point functions, once per element type: fastbp_<name>_f32 in float32 arithmetic
  * with fastbp_math32.h, fastbp_<name>_f64 in double with libm. */
@@ -40,7 +28,7 @@
 #define ERF fastbp_erf_f32
 #define TANH fastbp_tanh_f32
 #define LOG1P fastbp_log1p_f32
-#include "fastbp_activations_point.h"
+#include "fastbp_activation_points.h"
 #define T double
 #define SFX(name) name##_f64
 #define EXP exp
@@ -48,7 +36,7 @@
 #define ERF erf
 #define TANH tanh
 #define LOG1P log1p
-#include "fastbp_activations_point.h"
+#include "fastbp_activation_points.h"
 
 /* ---- kernels ------------------------------------------------------------------------------ */
 
