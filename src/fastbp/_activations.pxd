@@ -5,20 +5,7 @@
 from cython cimport floating
 from libc.math cimport exp, log, tanh
 
-cpdef enum Activation:
-    IDENTITY = 0
-    SIGMOID = 1
-    RELU = 2
-    TANH = 3
-    SOFTMAX = 4
-    LOG_SOFTMAX = 5
-    # v2: the backward takes the forward INPUT (csrc/fastbp_activations.h, same values)
-    GELU = 6
-    GELU_TANH = 7
-    SILU = 8
-    LEAKY_RELU = 9
-    ELU = 10
-    SOFTPLUS = 11
+include "_activation_codes.pxi"  # cpdef enum Activation, from specs/activations
 
 
 cdef inline double c_sigmoid(double x) noexcept nogil:
@@ -75,8 +62,8 @@ cdef void activation_backward(int act, const floating* gy, const floating* y, fl
 
 
 # A layer's activation with its options, as the fused step and the layer records carry it.
-# option0/option1/flag: leaky_relu negative_slope; elu alpha; softplus beta, threshold;
-# gelu approximate='tanh' (flag).  Unused by the activations without options.
+# option0, option1: the p1, p2 of an activation of specs/activations (its options but the
+# one that picks its kernel); unused by the others.  flag: unused.
 cdef struct ActRecord:
     int code        # Activation
     double option0, option1
@@ -96,9 +83,9 @@ cdef void act_backward(const ActRecord* act, const floating* gy, const floating*
                        const floating* y, floating* gz, Py_ssize_t N, Py_ssize_t C) noexcept nogil
 
 
-# v2 activations: y = f(x; p1, p2) and gx = gy f'(x) from the forward INPUT x, over n
-# elements (elementwise; y may be x, gx may be gy).  p1, p2: the options of the code
-# (LEAKY_RELU: negative_slope; ELU: alpha; SOFTPLUS: beta, threshold), as doubles.
+# v2 activations (specs/activations): y = f(x; p1, p2) and gx = gy f'(x) from the forward
+# INPUT x, over n elements (elementwise; y may be x, gx may be gy).  p1, p2: the options of
+# the code (csrc/fastbp_activation_table.h), as doubles.
 cdef void activation2_forward(int act, const floating* x, floating* y, Py_ssize_t n,
                               double p1, double p2) noexcept nogil
 

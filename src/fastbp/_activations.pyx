@@ -1,6 +1,6 @@
 """Activation kernels: y = f(x) and grad_x from (grad_y, y), over (N, C) buffers; the v2
-activations (GELU, SiLU, LeakyReLU, ELU, Softplus: csrc/fastbp_activations.c) take the
-forward input x in their backward instead.
+activations (specs/activations, csrc/fastbp_activations.c) take the forward input x in their
+backward instead.
 
 Trusts: C-contiguous buffers of N*C elements, one dtype.  Outputs may alias
 inputs (y may be x, gx may be gy): every loop reads an element before it
@@ -117,7 +117,7 @@ cdef void softmax_rows_backward(bint take_log, const floating* gy, const floatin
 
 
 cdef bint act_needs_input(int code) noexcept nogil:
-    return code >= GELU  # the v2 activations: gelu ... softplus
+    return code > LOG_SOFTMAX  # the v2 activations, every one of specs/activations
 
 
 cdef void act_forward(const ActRecord* act, const floating* z, floating* y,
