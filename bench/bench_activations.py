@@ -113,9 +113,7 @@ def main():
             if torch is not None:
                 torch.set_num_threads(threads)
             for name, options in cases:
-                code, p1, p2, _ = (v.activation_options(name, options) if name != "gelu"
-                                   else (v.gelu_approximate(options.get("approximate", "none")),
-                                         0.0, 0.0, None))
+                code, p1, p2, _ = v.activation_options(name, options)
                 fwd, bwd = getattr(F, name), getattr(F, name + "_backward")
                 public = timings(lambda: bwd(gy, x, **options) if fwd(x, **options) is not None
                                  else None, args.repeats)

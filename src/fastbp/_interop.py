@@ -1,7 +1,8 @@
 """Net <-> torch.nn.Sequential, and Net -> ONNX.
 
 torch and onnx are imported inside the functions only: ``import fastbp`` needs neither.
-Each activation is one row of ``BRIDGES``; a new activation adds one row.
+Each activation is one row of ``BRIDGES``: the v2 ones come from their specs
+(specs/activations).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+
+from fastbp._activation_specs import ONNX, OPTIONS, TORCH_MODULES
 
 # The lowest opset with Softmax/LogSoftmax over one axis (13); a row needing a newer op
 # raises it through ``opset``.
@@ -31,64 +34,19 @@ def _op(op_type, **attrs):
     return lambda graph, x, options: graph.node(op_type, x, **attrs)
 
 
-# onnxruntime (1.32) has float64 kernels for every op used here; it has none for LeakyRelu,
-# Elu, Softplus, Erf or Gelu(approximate='none'): build those from Relu, Min, Max, Mul, Add,
-# Exp, Log, Where, Tanh (which it has) to keep float64 models runnable.
-def _leaky_relu(g, x, o):
-    # relu(x) + slope·min(x, 0): x above 0, slope·x below, as torch's select
-    return g.node("Add", g.node("Relu", x),
-                  g.node("Mul", g.const(o["negative_slope"]), g.node("Min", x, g.const(0.0))))
-
-
-def _expm1(g, x):
-    # e^x - 1 = tanh(x/2)·(e^x + 1): no cancellation near 0, where Exp(x) - 1 loses digits
-    return g.node("Mul", g.node("Tanh", g.node("Mul", x, g.const(0.5))),
-                  g.node("Add", g.node("Exp", x), g.const(1.0)))
-
-
-def _elu(g, x, o):
-    negative = g.node("Mul", g.const(o["alpha"]), _expm1(g, x))
-    return g.node("Where", g.node("Greater", x, g.const(0.0)), x, negative)
-
-
-def _softplus(g, x, o):
-    # log1p(u) as u·log(1+u)/((1+u)-1) (exact where 1+u rounds to 1): Log(1+u) alone
-    # returns 0 for tiny u
-    bx = g.node("Mul", x, g.const(o["beta"]))
-    u = g.node("Exp", bx)
-    w = g.node("Add", u, g.const(1.0))
-    log1p = g.node("Where", g.node("Greater", w, g.const(1.0)),
-                   g.node("Div", g.node("Mul", u, g.node("Log", w)), g.node("Sub", w, g.const(1.0))),
-                   u)
-    return g.node("Where", g.node("Greater", bx, g.const(o["threshold"])), x,
-                  g.node("Div", log1p, g.const(o["beta"])))
-
-
-def _gelu(g, x, o):
-    # 0.5·x·(1 + erf(x/√2)), or with tanh(√(2/π)·(x + 0.044715·x³)) for approximate='tanh'
-    if o["approximate"] == "tanh":
-        cube = g.node("Mul", g.node("Mul", x, x), x)
-        inner = g.node("Mul", g.const(np.sqrt(2 / np.pi)),
-                       g.node("Add", x, g.node("Mul", g.const(0.044715), cube)))
-        shape = g.node("Tanh", inner)
-    else:
-        shape = g.node("Erf", g.node("Mul", x, g.const(1 / np.sqrt(2))))
-    return g.node("Mul", g.node("Mul", g.const(0.5), x),
-                  g.node("Add", g.const(1.0), shape))
-
-
 BRIDGES = {
     "sigmoid": Bridge("Sigmoid", _op("Sigmoid")),
     "relu": Bridge("ReLU", _op("Relu")),
     "tanh": Bridge("Tanh", _op("Tanh")),
     "softmax": Bridge("Softmax", _op("Softmax", axis=-1), fixed={"dim": (-1, 1)}),
     "log_softmax": Bridge("LogSoftmax", _op("LogSoftmax", axis=-1), fixed={"dim": (-1, 1)}),
-    "gelu": Bridge("GELU", _gelu, options=("approximate",)),
-    "silu": Bridge("SiLU", lambda g, x, o: g.node("Mul", x, g.node("Sigmoid", x))),
-    "leaky_relu": Bridge("LeakyReLU", _leaky_relu, options=("negative_slope",)),
-    "elu": Bridge("ELU", _elu, options=("alpha",)),
-    "softplus": Bridge("Softplus", _softplus, options=("beta", "threshold")),
 }
+# The v2 activations, one spec each (specs/activations).  onnxruntime (1.32) has float64
+# kernels for every op used here; it has none for LeakyRelu, Elu, Softplus, Erf or
+# Gelu(approximate='none'), so their graphs are built from Relu, Min, Max, Mul, Add, Exp,
+# Log, Where, Tanh (which it has) to keep float64 models runnable.
+BRIDGES.update({name: Bridge(TORCH_MODULES[name], ONNX[name], options=tuple(OPTIONS[name]))
+                for name in OPTIONS})
 
 
 def _name_and_options(layer):

@@ -21,11 +21,6 @@ __all__ = [
     "tanh", "tanh_backward",
     "softmax", "softmax_backward",
     "log_softmax", "log_softmax_backward",
-    "gelu", "gelu_backward",
-    "silu", "silu_backward",
-    "leaky_relu", "leaky_relu_backward",
-    "elu", "elu_backward",
-    "softplus", "softplus_backward",
 ]
 
 
@@ -226,136 +221,13 @@ def log_softmax_backward(grad_y: ArrayLike, y: ArrayLike) -> FloatArray:
 
 
 # --- v2 activations: the backward takes the forward INPUT x ---------------------------------
+# Each is defined by its spec (specs/activations/<name>.py), from which the build generates
+# <name> and <name>_backward.
 
-def _input_activation(code, x, p1=0.0, p2=0.0):
-    x = v.as_float_array(x, "x")
-    out = np.empty_like(x)
-    _activations.forward2(code, x.reshape(-1), out.reshape(-1), p1, p2)
-    return out
+from fastbp import _activation_functions  # noqa: E402
+from fastbp._activation_functions import *  # noqa: E402,F401,F403
 
-
-def _input_activation_backward(code, grad_y, x, p1=0.0, p2=0.0):
-    grad_y, x = v.input_activation_backward_args(grad_y, x)
-    out = np.empty_like(grad_y)
-    _activations.backward2(code, grad_y.reshape(-1), x.reshape(-1), out.reshape(-1), p1, p2)
-    return out
-
-
-def gelu(x: ArrayLike, approximate: str = "none") -> FloatArray:
-    """y = x Φ(x) = x/2 (1 + erf(x/√2)), elementwise, any shape; ``approximate='tanh'``:
-    x/2 (1 + tanh(√(2/π) (x + 0.044715 x³))).
-
-    float32 is computed in float32 arithmetic, as torch does; for x below about -5 the
-    1 + erf(...) cancels, in torch as here.
-
-    PyTorch equivalent: ``torch.nn.functional.gelu(x, approximate=approximate)``.
-
-    >>> gelu(np.array([0.0, 1.0]))
-    array([0.        , 0.84134475])
-    """
-    return _input_activation(v.gelu_approximate(approximate), x)
-
-
-def gelu_backward(grad_y: ArrayLike, x: ArrayLike, approximate: str = "none") -> FloatArray:
-    """grad_x = grad_y (Φ(x) + x φ(x)) (or the derivative of the tanh form), from the
-    forward INPUT x.
-
-    PyTorch equivalent: ``torch.ops.aten.gelu_backward(grad_y, x, approximate=...)``.
-    """
-    return _input_activation_backward(v.gelu_approximate(approximate), grad_y, x)
-
-
-def silu(x: ArrayLike) -> FloatArray:
-    """y = x / (1 + exp(-x)), elementwise, any shape.
-
-    PyTorch equivalent: ``torch.nn.functional.silu``.
-
-    >>> silu(np.array([0.0]))
-    array([0.])
-    """
-    return _input_activation(_activations.Activation.SILU, x)
-
-
-def silu_backward(grad_y: ArrayLike, x: ArrayLike) -> FloatArray:
-    """grad_x = grad_y s (1 + x (1 - s)), s = sigmoid(x), from the forward INPUT x.
-
-    PyTorch equivalent: ``torch.ops.aten.silu_backward(grad_y, x)``.
-    """
-    return _input_activation_backward(_activations.Activation.SILU, grad_y, x)
-
-
-def _options(name, **options):
-    code, p1, p2, _ = v.activation_options(name, options)
-    return code, p1, p2
-
-
-def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> FloatArray:
-    """y = x where x > 0, else negative_slope · x; elementwise, any shape.
-
-    PyTorch equivalent: ``torch.nn.functional.leaky_relu``.
-
-    >>> leaky_relu(np.array([-1.0, 2.0]), 0.5)
-    array([-0.5,  2. ])
-    """
-    code, p1, p2 = _options("leaky_relu", negative_slope=negative_slope)
-    return _input_activation(code, x, p1, p2)
-
-
-def leaky_relu_backward(grad_y: ArrayLike, x: ArrayLike,
-                        negative_slope: float = 0.01) -> FloatArray:
-    """grad_x = grad_y where x > 0, else negative_slope · grad_y (so negative_slope at 0,
-    as torch), from the forward INPUT x.
-
-    PyTorch equivalent: ``torch.ops.aten.leaky_relu_backward(grad_y, x, negative_slope,
-    False)``.
-    """
-    code, p1, p2 = _options("leaky_relu", negative_slope=negative_slope)
-    return _input_activation_backward(code, grad_y, x, p1, p2)
-
-
-def elu(x: ArrayLike, alpha: float = 1.0) -> FloatArray:
-    """y = x where x > 0, else alpha (exp(x) - 1) (computed as expm1); elementwise.
-
-    PyTorch equivalent: ``torch.nn.functional.elu``.
-
-    >>> elu(np.array([0.0, 1.0]))
-    array([0., 1.])
-    """
-    code, p1, p2 = _options("elu", alpha=alpha)
-    return _input_activation(code, x, p1, p2)
-
-
-def elu_backward(grad_y: ArrayLike, x: ArrayLike, alpha: float = 1.0) -> FloatArray:
-    """grad_x = grad_y where x > 0, else grad_y alpha exp(x), from the forward INPUT x.
-
-    PyTorch equivalent: ``torch.ops.aten.elu_backward(grad_y, alpha, 1, 1, False, x)``,
-    what autograd runs for ``F.elu``.
-    """
-    code, p1, p2 = _options("elu", alpha=alpha)
-    return _input_activation_backward(code, grad_y, x, p1, p2)
-
-
-def softplus(x: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> FloatArray:
-    """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold; elementwise.
-
-    PyTorch equivalent: ``torch.nn.functional.softplus``.
-
-    >>> softplus(np.array([0.0, 30.0]))
-    array([ 0.69314718, 30.        ])
-    """
-    code, p1, p2 = _options("softplus", beta=beta, threshold=threshold)
-    return _input_activation(code, x, p1, p2)
-
-
-def softplus_backward(grad_y: ArrayLike, x: ArrayLike, beta: float = 1.0,
-                      threshold: float = 20.0) -> FloatArray:
-    """grad_x = grad_y z / (z + 1), z = exp(beta x), and grad_y where beta x > threshold;
-    from the forward INPUT x.
-
-    PyTorch equivalent: ``torch.ops.aten.softplus_backward(grad_y, x, beta, threshold)``.
-    """
-    code, p1, p2 = _options("softplus", beta=beta, threshold=threshold)
-    return _input_activation_backward(code, grad_y, x, p1, p2)
+__all__ += _activation_functions.__all__
 
 
 # --- losses --------------------------------------------------------------------------------

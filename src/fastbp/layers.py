@@ -8,6 +8,7 @@ import numpy as np
 
 from fastbp import _activations, _dense
 from fastbp import _validate as v
+from fastbp._activation_specs import INIT_GAINS, OPTIONS
 from fastbp._typing import ArrayLike, DTypeLike, FloatArray, ParameterPair
 
 __all__ = ["Layer"]
@@ -16,15 +17,16 @@ INITS = ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaimi
 
 
 def init_gain(activation) -> float:
-    """torch.nn.init.calculate_gain for the layer's activation: relu sqrt(2), tanh 5/3,
-    leaky_relu sqrt(2 / (1 + slope**2)), every other (and none) 1."""
+    """torch.nn.init.calculate_gain for the layer's activation: relu sqrt(2), tanh 5/3, a v2
+    activation's INIT_GAIN of its options (leaky_relu sqrt(2 / (1 + slope**2))), every
+    other (and none) 1."""
     name, options = activation if isinstance(activation, tuple) else (activation, {})
     if name == "relu":
         return math.sqrt(2.0)
     if name == "tanh":
         return 5.0 / 3
-    if name == "leaky_relu":
-        return math.sqrt(2.0 / (1 + options.get("negative_slope", 0.01) ** 2))
+    if name in INIT_GAINS:
+        return INIT_GAINS[name](**{**OPTIONS[name], **options})
     return 1.0
 
 

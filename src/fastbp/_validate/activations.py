@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from fastbp._activation_specs import KERNELS, OPTIONS
 from fastbp._activations import Activation
 from fastbp._validate.arrays import as_float_array, check_ndim, check_same_shape
 from fastbp._validate.options import choice, real_number
@@ -23,23 +24,19 @@ def activation_code(activation) -> int:
         raise ValueError(f"activation: expected one of {names}, got {activation!r}") from None
 
 
-# name -> {option: default}, in the order of torch.nn.functional's signature
-ACTIVATION_OPTIONS = {"gelu": {"approximate": "none"}, "silu": {},
-                      "leaky_relu": {"negative_slope": 0.01}, "elu": {"alpha": 1.0},
-                      "softplus": {"beta": 1.0, "threshold": 20.0}}
-GELU_APPROXIMATIONS = {"none": Activation.GELU, "tanh": Activation.GELU_TANH}
-INPUT_ACTIVATIONS = {Activation.GELU, Activation.GELU_TANH, Activation.SILU,
-                     Activation.LEAKY_RELU, Activation.ELU, Activation.SOFTPLUS}
-_V2_CODES = {"silu": Activation.SILU, "leaky_relu": Activation.LEAKY_RELU,
-             "elu": Activation.ELU, "softplus": Activation.SOFTPLUS}
+# The v2 activations, their options ({option: default}, torch.nn.functional's order) and
+# kernels: specs/activations
+ACTIVATION_OPTIONS = OPTIONS
+INPUT_ACTIVATIONS = {code for _, codes in KERNELS.values() for code in codes.values()}
 
 
-def gelu_approximate(approximate) -> int:
-    """gelu's approximate: 'none' or 'tanh' (torch: "approximate argument must be either
-    none or tanh"); returns the activation code."""
-    if not isinstance(approximate, str):
-        raise TypeError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
-    return GELU_APPROXIMATIONS[choice(approximate, "approximate", tuple(GELU_APPROXIMATIONS))]
+def kernel_choice(value, name: str, choices: dict) -> int:
+    """The code of the kernel an option picks by its string value (gelu's approximate;
+    torch: "approximate argument must be either none or tanh")."""
+    if not isinstance(value, str):
+        expected = " or ".join(repr(c) for c in choices)
+        raise TypeError(f"{name}: expected {expected}, got {value!r}")
+    return choices[choice(value, name, tuple(choices))]
 
 
 class ActivationSpec(NamedTuple):
@@ -63,14 +60,14 @@ def activation_options(name: str, options: dict) -> ActivationSpec:
         if key not in defaults:
             known = ", ".join(repr(k) for k in defaults) or "none"
             raise ValueError(f"activation: {name!r} has no option {key!r} (its options: {known})")
+    selector, codes = KERNELS[name]
     full = {}
     for key, default in defaults.items():
         value = options.get(key, default)
-        full[key] = value if key == "approximate" else real_number(value, key)
-    if name == "gelu":
-        return ActivationSpec(gelu_approximate(full["approximate"]), 0.0, 0.0, full)
-    params = list(full.values()) + [0.0, 0.0]
-    return ActivationSpec(_V2_CODES[name], params[0], params[1], full)
+        full[key] = value if key == selector else real_number(value, key)
+    code = codes[None] if selector is None else kernel_choice(full[selector], selector, codes)
+    params = [value for key, value in full.items() if key != selector] + [0.0, 0.0]
+    return ActivationSpec(code, params[0], params[1], full)
 
 
 def activation_spec(activation) -> ActivationSpec:
