@@ -128,3 +128,20 @@ def test_init_gain_is_torchs(spec):
             assert gain == torch.nn.init.calculate_gain(spec.name, *full.values())
         else:
             assert gain == 1.0
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_functional_forms_and_layers_check_options_alike(spec):
+    """The functional forms check their arguments by the code generated from the spec, a
+    Layer's options through _validate.activation_options: the same errors."""
+    x = np.zeros(3)
+    for option, default in spec.options.items():
+        bad = [3, "bogus"] if option == selector(spec) else [None, "a", float("nan")]
+        for value in bad:
+            with pytest.raises((TypeError, ValueError)) as expected:
+                v.activation_options(spec.name, {option: value})
+            for call in (lambda: getattr(F, spec.name)(x, **{option: value}),
+                         lambda: getattr(F, spec.name + "_backward")(x, x, **{option: value})):
+                with pytest.raises(expected.type) as raised:
+                    call()
+                assert str(raised.value) == str(expected.value)

@@ -42,11 +42,32 @@ def body(text):
     return textwrap.indent(textwrap.dedent(text).strip("\n"), "    ")
 
 
+def call(function, args):
+    """``return function(args)`` in a function's body, an argument a line where the one
+    line would pass 100 columns."""
+    line = f"    return {function}({', '.join(args)})"
+    return line if len(line) <= 100 else (f"    return {function}(\n"
+                                          + "".join(f"        {a},\n" for a in args) + "    )")
+
+
 def signature(name, params):
     """``def name(params) -> FloatArray:``, the parameters on a line of their own where the
     one line would pass 100 columns."""
     line = f"def {name}({params}) -> FloatArray:"
     return line if len(line) <= 100 else f"def {name}(\n    {params},\n) -> FloatArray:"
+
+
+def kernel_args(spec):
+    """The kernel's code, p1 and p2 as keyword arguments, from a functional form's
+    arguments: each option checked in the order of OPTIONS, as _validate.activation_options
+    checks them."""
+    args = [] if spec.selector else [f"code=Activation.{next(iter(spec.kernels)).upper()}"]
+    for option in spec.options:
+        if option == spec.selector:
+            args.append(f'code=v.kernel_choice({option}, "{option}", KERNELS["{spec.name}"][1])')
+        else:
+            args.append(f'p{spec.params.index(option) + 1}=v.real_number({option}, "{option}")')
+    return args
 
 
 def derive(specs):
@@ -68,7 +89,8 @@ def derive(specs):
         spec.def_forward = signature(spec.name, "x: ArrayLike" + options)
         spec.def_backward = signature(spec.name + "_backward",
                                       "grad_y: ArrayLike, x: ArrayLike" + options)
-        spec.option_dict = "{" + ", ".join(f'"{o}": {o}' for o in spec.options) + "}"
+        spec.return_forward = call("_forward", ["x"] + kernel_args(spec))
+        spec.return_backward = call("_backward", ["grad_y", "x"] + kernel_args(spec))
         spec.onnx_body = body(spec.onnx)
     kernels = [kernel for spec in specs for kernel in spec.kernel_list]
     codes = [kernel.code for kernel in kernels]

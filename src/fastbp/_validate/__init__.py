@@ -20,7 +20,8 @@ from fastbp._validate.options import (choice, dtype_option, flag_option, non_neg
 from fastbp._validate.activations import (ActivationSpec, activation_backward_args, activation_code,
                                           ACTIVATION_OPTIONS, activation_options, activation_spec,
                                           ACTIVATIONS, input_activation_backward_args,
-                                          INPUT_ACTIVATIONS, rowwise_activation_backward_args,
+                                          INPUT_ACTIVATIONS, kernel_choice,
+                                          rowwise_activation_backward_args,
                                           rowwise_activation_input)
 from fastbp._validate.losses import (class_index_rows, class_indices, class_loss_input,
                                      class_rows, class_target_shape, class_weight,

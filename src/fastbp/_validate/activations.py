@@ -61,12 +61,16 @@ def activation_options(name: str, options: dict) -> ActivationSpec:
             known = ", ".join(repr(k) for k in defaults) or "none"
             raise ValueError(f"activation: {name!r} has no option {key!r} (its options: {known})")
     selector, codes = KERNELS[name]
-    full = {}
-    for key, default in defaults.items():
+    code, params, full = codes.get(None), [], {}
+    for key, default in defaults.items():  # in order: the functional forms check so too
         value = options.get(key, default)
-        full[key] = value if key == selector else real_number(value, key)
-    code = codes[None] if selector is None else kernel_choice(full[selector], selector, codes)
-    params = [value for key, value in full.items() if key != selector] + [0.0, 0.0]
+        if key == selector:
+            code = kernel_choice(value, key, codes)
+        else:
+            value = real_number(value, key)
+            params.append(value)
+        full[key] = value
+    params += [0.0, 0.0]
     return ActivationSpec(code, params[0], params[1], full)
 
 
