@@ -4,6 +4,7 @@ compiled enum up to date, and each spec with its reference (tests/reference.py) 
 (test_activations_v2.CASES), so that adding an activation is its spec, its reference and its
 tests, and forgetting one of these fails here."""
 
+import importlib
 import inspect
 import sys
 from pathlib import Path
@@ -145,3 +146,18 @@ def test_functional_forms_and_layers_check_options_alike(spec):
                 with pytest.raises(expected.type) as raised:
                     call()
                 assert str(raised.value) == str(expected.value)
+
+
+# The Layer-level tests' activation lists (module, list): each must run every kernel of
+# every spec, so that a new activation goes through them all.
+LAYER_LISTS = [("test_step", "V2_ACTIVATIONS"), ("test_interop", "V2_ACTIVATIONS"),
+               ("test_net", "ACTIVATIONS"), ("test_gradcheck", "ACTIVATIONS")]
+
+
+@pytest.mark.parametrize("module, name", LAYER_LISTS)
+def test_the_layer_tests_run_every_kernel(module, name):
+    listed = getattr(importlib.import_module(module), name)
+    codes = {v.activation_spec(a).code for a in listed if a is not None}
+    for spec in SPECS:
+        for kernel, k in spec.kernels.items():
+            assert k["code"] in codes, f"{module}.{name} lacks {spec.name}'s kernel {kernel}"

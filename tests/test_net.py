@@ -57,13 +57,15 @@ def test_parameters_order_and_zero_grad(rng):
     assert not any(g.any() for _, g in params)
 
 
+ACTIVATIONS = ["sigmoid", "gelu", ("gelu", {"approximate": "tanh"}), "silu",
+               ("leaky_relu", {"negative_slope": 0.2}), ("elu", {"alpha": 0.5}),
+               ("softplus", {"beta": 2.0, "threshold": 3.0})]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True},
                                      {"weight_decay": 0.01, "maximize": True}])
-@pytest.mark.parametrize("activation", ["sigmoid", "gelu", ("gelu", {"approximate": "tanh"}),
-                                        "silu", ("leaky_relu", {"negative_slope": 0.2}),
-                                        ("elu", {"alpha": 0.5}),
-                                        ("softplus", {"beta": 2.0, "threshold": 3.0})])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_train_step_equals_the_five_calls(rng, dtype, options, activation):
     x = rng.standard_normal((8, 5)).astype(dtype)
     t = rng.standard_normal((8, 3)).astype(dtype)

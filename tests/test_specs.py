@@ -68,3 +68,8 @@ def test_a_malformed_spec_is_named_with_what_it_lacks():
     spec.function_args = ("reduction", "beta")
     with pytest.raises(ValueError, match="FUNCTION_ARGS: expected each of"):
         derive([spec])
+
+
+def test_every_loss_class_is_gradchecked():
+    from test_gradcheck import LOSSES
+    assert {cls.__name__ for cls in LOSSES} == set(losses.__all__)
