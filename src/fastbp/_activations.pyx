@@ -18,21 +18,21 @@ cdef void activation_forward(int act, const floating* x, floating* y,
                              Py_ssize_t N, Py_ssize_t C) noexcept nogil:
     """y = f(x) elementwise (row-wise over C for the softmaxes).  IN x (N, C); OUT y (N, C)."""
     cdef Py_ssize_t i, n = N * C
-    if act == SIGMOID:
-        if floating is float:  # vectorized, the same floats as the loop below
+    if floating is float and (act == SIGMOID or act == TANH):
+        # vectorized, the same floats as the loops below
+        if act == SIGMOID:
             fastbp_sigmoid_forward_f32(x, y, n)
         else:
-            for i in range(n):
-                y[i] = <floating>c_sigmoid(x[i])
+            fastbp_tanh_forward_f32(x, y, n)
+    elif act == SIGMOID:
+        for i in range(n):
+            y[i] = <floating>c_sigmoid(x[i])
     elif act == RELU:
         for i in range(n):
             y[i] = <floating>c_relu(x[i])
     elif act == TANH:
-        if floating is float:  # vectorized, the same floats as the loop below
-            fastbp_tanh_forward_f32(x, y, n)
-        else:
-            for i in range(n):
-                y[i] = <floating>c_tanh(x[i])
+        for i in range(n):
+            y[i] = <floating>c_tanh(x[i])
     elif act == SOFTMAX or act == LOG_SOFTMAX:
         softmax_rows(act == LOG_SOFTMAX, x, y, N, C)
     elif x != y:
