@@ -8,8 +8,9 @@
 #      .so files;
 #   4. a fresh venv with nothing but the wheel and its dependencies: `import fastbp`
 #      from another directory, `python -m fastbp` and `python -m fastbp info`;
-#   5. the test suite, from a copy of tests/ and docs/ outside the source tree, against that
-#      installed wheel (with the test extra; torch absent, so parity tests skip).
+#   5. the test suite, from a copy of tests/, docs/, specs/ and tools/ (cibuildwheel's
+#      test-sources) outside the source tree, against that installed wheel (with the test
+#      extra; torch absent, so parity tests skip).
 # Usage: tools/check_wheel.sh  (PYTHON=python3.12 tools/check_wheel.sh for another Python).
 # Needs the network to PyPI (build requirements, numpy, scipy, threadpoolctl, test extra).
 # Not part of .ci/run, which runs exactly the README's test command.
@@ -122,7 +123,8 @@ echo "  python -m fastbp: the demo runs ($(tail -1 "$work/demo.txt"))"
 
 say "test suite against the installed wheel, from a copy of tests/ outside the source tree"
 quiet "$work/user/bin/pip" install "$wheel[test]"
-mkdir -p "$work/run" && cp -r "$repo/tests" "$repo/docs" "$repo/pyproject.toml" "$work/run/"
+mkdir -p "$work/run" && cp -r "$repo/tests" "$repo/docs" "$repo/specs" "$repo/tools" \
+    "$repo/pyproject.toml" "$work/run/"
 rm -rf "$work/run/tests/__pycache__"
 cd "$work/run"
 status=0
