@@ -105,7 +105,7 @@ venv "$work/user"
 quiet "$work/user/bin/pip" install "$wheel"
 "$work/user/bin/pip" list --format=freeze | sed 's/^/  /'
 extra=$("$work/user/bin/pip" list --format=freeze | cut -d= -f1 \
-        | grep -v -x -E 'fastbp|numpy|scipy|threadpoolctl|pip|setuptools|wheel' || true)
+        | grep -v -x -E 'fastbp|numpy|scipy|threadpoolctl|tqdm|pip|setuptools|wheel' || true)
 [ -z "$extra" ] || fail "unexpected packages installed: $extra"
 
 mkdir -p "$work/elsewhere" && cd "$work/elsewhere"
