@@ -37,6 +37,7 @@ from bench_train_step import (compiled_only, cross_entropy_value_grad, machine, 
                               mse_value_grad, numpy_net, numpy_step, torch_stepper)
 
 import fastbp  # noqa: E402
+from fastbp import _gemm_backend  # noqa: E402
 from fastbp import SGD, CrossEntropyLoss, Layer, MSELoss, Net  # noqa: E402
 
 try:
@@ -101,6 +102,20 @@ def jax_stepper(net, loss, x, target):
     return run
 
 
+def with_openblas_twin(steps):
+    """With MKL behind the large products, also time fastbp on scipy's OpenBLAS alone
+    ('fastbp-ob'), the same net in the same rounds."""
+    if _gemm_backend.state()["library"] == "mkl":
+        fastbp_step = steps["fastbp"]
+
+        def on_openblas():
+            with _gemm_backend.openblas_only():
+                return fastbp_step()
+        steps = {"fastbp": fastbp_step, "fastbp-ob": on_openblas,
+                 **{k: v for k, v in steps.items() if k != "fastbp"}}
+    return steps
+
+
 def step_workload(name):
     sizes, act, loss, batch = STEP_WORKLOADS[name]
     x, target = data(sizes, loss, batch, np.random.default_rng(0))
@@ -118,7 +133,7 @@ def step_workload(name):
             net, tloss, lambda params: torch.optim.SGD(params, lr=LR, momentum=MOMENTUM), x, target)
     if jax is not None:
         steps["jax.jit"] = jax_stepper(net, loss, x, target)
-    return steps
+    return with_openblas_twin(steps)
 
 
 def epoch_workload():
@@ -165,7 +180,7 @@ def epoch_workload():
                 tloss(seq(tx[b]), ty[b]).backward()
                 topt.step()
         steps["torch"] = torch_epoch
-    return steps
+    return with_openblas_twin(steps)
 
 
 def roofs():
@@ -217,6 +232,7 @@ def main():
     print(f"machine: {machine()}, {os.cpu_count()} logical CPUs; fastbp {fastbp.__version__}, "
           f"numpy {np.__version__}, torch {torch.__version__ if torch else '-'}, "
           f"jax {jax.__version__ if jax else '-'}")
+    print(f"GEMM: {_gemm_backend.state()}")
     print("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s" % (os.environ.get("OPENBLAS_CORETYPE"),
                                                         os.environ.get("OPENBLAS_L2_SIZE")))
     results = []

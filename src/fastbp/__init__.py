@@ -3,6 +3,7 @@
 Values and gradients follow PyTorch's functions and classes of the same names.
 """
 
+from fastbp import _gemm_backend  # noqa: F401  (first: picks the GEMM library, sets MKL up)
 from fastbp import functional
 from fastbp._gradcheck import GradcheckError, gradcheck
 from fastbp.clip import clip_grad_norm_, clip_grad_value_

@@ -1,7 +1,22 @@
-"""Row-major GEMM over scipy's BLAS: the one place that knows BLAS is column-major."""
+"""Row-major GEMM: the one place that knows BLAS is column-major, and which BLAS runs.
+
+Every product goes to scipy's BLAS (``cython_blas``), unless ``fastbp._gemm_backend``
+has handed over a faster library's ``sgemm``/``dgemm`` (MKL, the ``mkl`` extra): that one
+then takes the products of at least ``large_min_mnk`` multiply-adds, where it wins.
+"""
 
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+# The Fortran BLAS interface, 32-bit integers (LP64), as scipy's own pointers have it.
+ctypedef void (*sgemm_fn)(char*, char*, int*, int*, int*, float*, float*, int*,
+                          float*, int*, float*, float*, int*) noexcept nogil
+ctypedef void (*dgemm_fn)(char*, char*, int*, int*, int*, double*, double*, int*,
+                          double*, int*, double*, double*, int*) noexcept nogil
+
+cdef sgemm_fn large_sgemm = NULL
+cdef dgemm_fn large_dgemm = NULL
+cdef long long large_min_mnk = 0
 
 
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -16,12 +31,42 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
+    cdef bint large = <long long>m * n * k >= large_min_mnk
     if floating is float:
-        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda,
-              &beta, c, &ldc)
+        if large and large_sgemm != NULL:
+            large_sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda,
+                        &beta, c, &ldc)
+        else:
+            sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda,
+                  &beta, c, &ldc)
     else:
-        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda,
-              &beta, c, &ldc)
+        if large and large_dgemm != NULL:
+            large_dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda,
+                        &beta, c, &ldc)
+        else:
+            dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda,
+                  &beta, c, &ldc)
+
+
+def set_large_gemm(size_t sgemm_address, size_t dgemm_address, long long min_mnk):
+    """Route products of at least ``min_mnk`` multiply-adds to the Fortran-interface
+    ``sgemm``/``dgemm`` at these addresses (0, 0: scipy's BLAS for every product).
+
+    Trusts: the addresses are LP64 ``sgemm``/``dgemm`` of a library kept loaded for the
+    life of the process (``fastbp._gemm_backend`` holds it); called at import, before
+    any kernel runs.
+    """
+    global large_sgemm, large_dgemm, large_min_mnk
+    if (sgemm_address == 0) != (dgemm_address == 0):
+        raise ValueError("set_large_gemm: give both GEMM addresses or neither")
+    large_sgemm = <sgemm_fn>sgemm_address
+    large_dgemm = <dgemm_fn>dgemm_address
+    large_min_mnk = min_mnk
+
+
+def large_gemm_min_mnk():
+    """The size (m·n·k) from which the large-product GEMM runs, or None without one."""
+    return None if large_sgemm == NULL else large_min_mnk
 
 
 def gemm_memview(bint trans_a, bint trans_b, double alpha,

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from fastbp import _build_info, _losses
+from fastbp import _build_info, _gemm_backend, _losses
 from fastbp import _validate as v
 from fastbp._version import __version__
 
@@ -104,6 +104,13 @@ def config() -> dict[str, Any]:
     if scipy_blas["name"] is None:
         scipy_blas["name"], scipy_blas["version"] = build_blas.get("name"), build_blas.get("version")
 
+    gemm = _gemm_backend.state()
+    if gemm["library"] == "mkl":
+        mkl = next((lib for lib in blas_libraries if lib.get("internal_api") == "mkl"
+                    and os.path.realpath(lib["filepath"]) == gemm["path"]), None)
+        gemm["threads"] = None if mkl is None else mkl.get("num_threads")
+        gemm["threading_layer"] = None if mkl is None else mkl.get("threading_layer")
+
     omp_version = _build_info.openmp_version()
     return {
         "fastbp": {"version": __version__,
@@ -121,6 +128,7 @@ def config() -> dict[str, Any]:
             "runtimes": [lib["filepath"] for lib in libraries if lib.get("user_api") == "openmp"],
         },
         "blas": {
+            "gemm": gemm,
             "scipy": scipy_blas,
             "numpy": _library_entry(_blas_of("numpy", blas_libraries)),
             "note": threadpoolctl_note,
@@ -151,6 +159,22 @@ def _blas_lines(title: str, lib: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _gemm_lines(gemm: dict[str, Any]) -> list[str]:
+    if gemm["library"] != "mkl":
+        return ["GEMM (fastbp's matrix products)",
+                "  every product   scipy's BLAS (below)",
+                f"  why             {gemm['reason']}"]
+    threads = "unknown" if gemm["threads"] is None else str(gemm["threads"])
+    layer = gemm["threading_layer"]
+    return ["GEMM (fastbp's matrix products)",
+            f"  library         {gemm['version']}",
+            f"  used for        m*n*k >= {gemm['min_mnk']} multiply-adds; smaller products on "
+            "scipy's BLAS (below)",
+            f"  threads         {threads}" + (f" ({layer} OpenMP)" if layer else "")
+            + ", strict reproducibility (MKL_CBWR)",
+            f"  file            {gemm['path']}"]
+
+
 def format_config(cfg: dict[str, Any]) -> str:
     """The report ``show_config`` prints, from :func:`config`'s dict."""
     build, omp, blas, py = cfg["build"], cfg["openmp"], cfg["blas"], cfg["python"]
@@ -167,8 +191,9 @@ def format_config(cfg: dict[str, Any]) -> str:
              f"  loss kernels    {build['loss_kernels']}",
              f"  OpenMP          {openmp}"]
     lines += [f"  OpenMP runtime  {path}" for path in omp["runtimes"]]
+    lines += _gemm_lines(blas["gemm"])
     scipy_build = blas["scipy"]["build"]
-    lines += _blas_lines("BLAS behind scipy (fastbp's GEMM)", blas["scipy"])
+    lines += _blas_lines("BLAS behind scipy", blas["scipy"])
     if scipy_build.get("name"):
         lines.append(f"  built against   {scipy_build['name']} {scipy_build.get('version') or ''}"
                      .rstrip())
@@ -201,7 +226,8 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
 
     The report gives the fastbp version; the compiler, the flags and the SIMD
     baseline the extensions were built with; whether OpenMP is on and its thread
-    count; the BLAS library behind scipy (which fastbp's GEMM calls), its version,
+    count; which library runs fastbp's matrix products (MKL above a size when the
+    ``mkl`` extra is installed), the BLAS library behind scipy, its version,
     the CPU kernels it selected and its thread count, and numpy's BLAS likewise;
     the numpy, scipy and threadpoolctl versions; Python and the platform.
 
