@@ -11,7 +11,9 @@ Workloads (float32; a step = forward, loss, backward, SGD momentum 0.9):
   epoch    one shuffled epoch of 60,000 x 784 through 784-256-10 ReLU, CE, batch 64
            (fastbp: Net.fit when it exists, else train_step on x[order[k:k+64]];
            torch: randperm indexing; NumPy: the same gather)
-plus the machine's roofs in the same run: sgemm 2048^3 (NumPy's BLAS) and a 256 MiB copy.
+With the mkl extra installed, 'fastbp-ob' is fastbp with every product on scipy's OpenBLAS
+(fastbp._gemm_backend.openblas_only), in the same rounds.
+Plus the machine's roofs in the same run: sgemm 2048^3 (NumPy's BLAS) and a 256 MiB copy.
 
 Rounds interleave the implementations (a busy machine slows them alike); the table gives
 min and median per step over the rounds and, per round, torch's time / fastbp's.
@@ -23,6 +25,7 @@ command line only, e.g. `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -104,16 +107,16 @@ def jax_stepper(net, loss, x, target):
 
 def with_openblas_twin(steps):
     """With MKL behind the large products, also time fastbp on scipy's OpenBLAS alone
-    ('fastbp-ob'), the same net in the same rounds."""
+    ('fastbp-ob'), the same net in the same rounds (measure() switches the library around
+    its timed loop, not around each step)."""
     if _gemm_backend.state()["library"] == "mkl":
-        fastbp_step = steps["fastbp"]
-
-        def on_openblas():
-            with _gemm_backend.openblas_only():
-                return fastbp_step()
-        steps = {"fastbp": fastbp_step, "fastbp-ob": on_openblas,
+        steps = {"fastbp": steps["fastbp"], "fastbp-ob": steps["fastbp"],
                  **{k: v for k, v in steps.items() if k != "fastbp"}}
     return steps
+
+
+def gemm_library(impl):
+    return _gemm_backend.openblas_only() if impl == "fastbp-ob" else contextlib.nullcontext()
 
 
 def step_workload(name):
@@ -203,17 +206,19 @@ def measure(steps, rounds, seconds):
     """{impl: [seconds per call per round]}, implementations interleaved round by round."""
     loops = {}
     for name, step in steps.items():
-        step()
-        t = time.perf_counter()
-        step()
-        loops[name] = max(1, int(seconds / max(time.perf_counter() - t, 1e-7)))
+        with gemm_library(name):
+            step()
+            t = time.perf_counter()
+            step()
+            loops[name] = max(1, int(seconds / max(time.perf_counter() - t, 1e-7)))
     times = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
-            t = time.perf_counter()
-            for _ in range(loops[name]):
-                step()
-            times[name].append((time.perf_counter() - t) / loops[name])
+            with gemm_library(name):
+                t = time.perf_counter()
+                for _ in range(loops[name]):
+                    step()
+                times[name].append((time.perf_counter() - t) / loops[name])
     return times
 
 

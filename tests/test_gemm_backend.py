@@ -101,7 +101,9 @@ def test_mkl_products_do_not_depend_on_threads_or_alignment(rng, dtype, trans_a,
 @needs_mkl
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_train_step_equals_the_five_calls_on_mkl_products(rng, dtype):
-    """784-256-10, batch 96: the first layer's three products run on MKL."""
+    """784-256-10, batch 96: the first layer's three products run on MKL.  The same bytes,
+    -0.0 included: zero input columns make all-zero gradient sums, which the step writes
+    (GEMM beta = 0) where the five calls add them to zero_grad's +0.0."""
     def make():
         return Net([Layer(784, 256, "relu", dtype=dtype, seed=1), Layer(256, 10, dtype=dtype, seed=2)])
     fused, manual = make(), make()
@@ -112,9 +114,12 @@ def test_train_step_equals_the_five_calls_on_mkl_products(rng, dtype):
         with threadpoolctl.threadpool_limits(threads):
             for _ in range(3):
                 x = rng.standard_normal((96, 784)).astype(dtype)
+                x[:, :7], x[:, 7:9] = 0.0, -0.0
                 t = rng.integers(0, 10, 96)
                 assert compiled_step(fused, x, t, loss_f, opt_f) == manual_step(manual, x, t, loss_m, opt_m)
                 assert_same_state(fused, manual, opt_f, opt_m)
+                for (p, g), (q, h) in zip(fused.parameters(), manual.parameters()):
+                    assert p.tobytes() == q.tobytes() and g.tobytes() == h.tobytes()
 
 
 def test_openblas_only_restores_the_choice():

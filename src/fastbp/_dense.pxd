@@ -7,7 +7,8 @@ cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floati
 
 cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,
                           floating* gx_ni, floating* gw_oi, floating* gb_o,
-                          Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil
+                          Py_ssize_t N, Py_ssize_t I, Py_ssize_t O,
+                          bint accumulate) noexcept nogil
 
 
 from fastbp._activations cimport ActRecord

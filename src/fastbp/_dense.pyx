@@ -56,13 +56,16 @@ cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floati
 
 cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,
                           floating* gx_ni, floating* gw_oi, floating* gb_o,
-                          Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil:
+                          Py_ssize_t N, Py_ssize_t I, Py_ssize_t O,
+                          bint accumulate) noexcept nogil:
     """Backward of y = x Wᵀ + b, accumulating into the parameter gradients as torch does.
 
     gx[n, i]  = Σ_o gy[n, o] w[o, i]     overwritten; skipped when gx_ni is NULL
     gw[o, i] += Σ_n gy[n, o] x[n, i]
     gb[o]    += Σ_n gy[n, o]             skipped when gb_o is NULL
 
+    Without ``accumulate``, gw and gb are overwritten with the sums: what zero_grad then
+    accumulating gives (0 + s == s), without a pass that zeroes them first.
     IN gy_no (N, O), x_ni (N, I), w_oi (O, I); OUT gx_ni (N, I);
     IN/OUT gw_oi (O, I), gb_o (O,).
     """
@@ -84,7 +87,10 @@ cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floa
                 for o in range(width):
                     sb[o] += gy_row[o]
             for o in range(width):
-                gb_o[o0 + o] = gb_o[o0 + o] + <floating>sb[o]
+                if accumulate:
+                    gb_o[o0 + o] = gb_o[o0 + o] + <floating>sb[o]
+                else:
+                    gb_o[o0 + o] = <floating>sb[o]
             o0 += width
     if N * I * O <= SMALL_GEMM:  # includes every empty axis: sums over nothing are 0
         if gx_ni != NULL:
@@ -99,7 +105,7 @@ cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floa
                 s = 0
                 for n in range(N):
                     s = s + gy_no[n * O + o] * x_ni[n * I + i]
-                gw_oi[o * I + i] = gw_oi[o * I + i] + s
+                gw_oi[o * I + i] = gw_oi[o * I + i] + s if accumulate else s
         return
     if gx_ni != NULL:
         # gx[N,I] = gy[N,O] @ w[O,I]
@@ -107,7 +113,7 @@ cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floa
              <floating>0, gx_ni, <int>I)
     # gw[O,I] += gy[N,O]ᵀ @ x[N,I]: beta = 1 is torch's accumulate
     gemm(True, False, <int>O, <int>I, <int>N, <floating>1, gy_no, <int>O, x_ni, <int>I,
-         <floating>1, gw_oi, <int>I)
+         <floating>(1 if accumulate else 0), gw_oi, <int>I)
 
 
 def linear(const floating[:, ::1] x, const floating[:, ::1] weight, const floating[::1] bias,
@@ -136,7 +142,7 @@ def linear_backward(const floating[:, ::1] grad_y, const floating[:, ::1] x,
         gb = &grad_bias[0]
     with nogil:
         dense_backward(&grad_y[0, 0], &x[0, 0], &weight[0, 0], gx, &grad_weight[0, 0], gb,
-                        x.shape[0], x.shape[1], weight.shape[0])
+                        x.shape[0], x.shape[1], weight.shape[0], True)
 
 
 cdef inline char* data_or_null(object arr) noexcept:

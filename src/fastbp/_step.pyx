@@ -7,8 +7,9 @@ records those calls use: each Layer's (``layer._fused_record()``), the loss's
 (``loss_fn._fused_args(output, target)``, made by the _validate function the loss's own
 call uses, so a bad target raises the same error, here before anything is changed) and
 the optimizer's (``optimizer._fused_record()``, which ``optimizer.step()`` runs too).
-The gradients are zeroed after the forward, which reads none of them, so that BCELoss's
-check of the Net's output can raise with the gradients untouched.  What the step removes
+The gradients are written after the forward, which reads none of them, so that BCELoss's
+check of the Net's output can raise with the gradients untouched; zero_grad is no pass of
+its own: each layer's backward overwrites its gradients instead of adding to zeros.  What the step removes
 is the Python around the kernels and the allocations: the workspaces persist between
 calls, sized for one batch size.
 
@@ -19,7 +20,7 @@ cimport numpy as cnp
 from cython cimport floating
 from libc.stdlib cimport calloc, free
 from libc.stdint cimport int64_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy
 
 from fastbp._activations cimport IDENTITY, act_backward, act_forward, act_needs_input
 from fastbp._clip cimport clip_coefficient, scale, vector_norm
@@ -103,9 +104,7 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
                 act_forward(&S.L.act, <floating*>S.z, <floating*>S.y, N, S.L.n_out)
     if not parts & LOSS_BACKWARD:
         return 0
-    # Net.zero_grad: Layer.zero_grad fills each gradient with +0.0 (all-zero bytes)
-    for k in range(n_params):
-        memset(params[k].g, 0, params[k].n * sizeof(floating))
+    # Net.zero_grad then accumulating: each layer's backward overwrites its gradients
     # loss_fn(output, target), which also computes what loss_fn.backward() returns
     S = &layers[n_layers - 1]
     value = loss_value_grad(loss, <floating*>S.y, <floating*>NULL, <floating*>S.gy)
@@ -120,7 +119,7 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
             grad = <floating*>S.gz
         grad_x = <floating*>layers[k - 1].gy if k > 0 else NULL
         dense_backward(grad, <floating*>S.x, <floating*>S.L.w, grad_x, <floating*>S.L.gw,
-                       <floating*>S.L.gb, N, S.L.n_in, S.L.n_out)
+                       <floating*>S.L.gb, N, S.L.n_in, S.L.n_out, False)
     if not parts & UPDATE:
         return value
     if clip:
