@@ -77,6 +77,28 @@ def test_fit_is_the_hand_written_loop_bitwise(dtype, shuffle, batch_size):
     assert history.val_loss == [] and history.val_accuracy == []
 
 
+def test_fit_validates_the_loss_record_once_yet_checks_every_batch(monkeypatch):
+    """Shuffled batches' targets are gathered into one array, so the compiled step reuses
+    the loss's record (validated again when the batch size changes, not at every batch); a
+    class index out of range in a late batch still raises the loss's own error."""
+    x, y = classification_data(n=96)
+    loss_fn = CrossEntropyLoss()
+    made = []
+    fused_args = CrossEntropyLoss._fused_args
+    monkeypatch.setattr(CrossEntropyLoss, "_fused_args",
+                        lambda self, *a: made.append(1) or fused_args(self, *a))
+    net = make_net()
+    net.fit(x, y, loss_fn, SGD(net, lr=0.05), epochs=2, batch_size=10, seed=3, progress=False)
+    assert net._step.compiled_steps == 2 * 10
+    assert len(made) == 2 * 2  # each epoch: its batches of 10, then its last one of 6
+    y[-1] = 3  # (3 classes) in the shuffled order's batch 2 at the earliest
+    order = np.random.default_rng(3).permutation(96)
+    assert list(order).index(95) >= 10
+    with pytest.raises(ValueError, match="^target: class index 3 is out of range for 3 classes"):
+        net.fit(x, y, loss_fn, SGD(net, lr=0.05), epochs=1, batch_size=10, seed=3,
+                progress=False)
+
+
 def test_fit_regression_float64_with_unfused_optimizer():
     """A plain object with step() (not fastbp's SGD) takes train_step's unfused path."""
     rng = np.random.default_rng(3)
