@@ -5,8 +5,10 @@
 Each workload layer has three GEMMs (row-major, as fastbp's kernels call them):
 forward y = x Wᵀ (N×I·I×O), grad_x = gy W (N×O·O×I), grad_W = gyᵀ x (O×N·N×I).
 Candidates, each timed on the same arrays, rounds interleaved:
-  scipy       SciPy's bundled OpenBLAS through scipy.linalg.cython_blas (fastbp today,
-              via fastbp._blas.gemm_memview)
+  scipy       SciPy's bundled OpenBLAS through scipy.linalg.cython_blas (via
+              fastbp._blas.gemm_memview inside fastbp._gemm_backend.openblas_only())
+  fastbp      fastbp._blas.gemm_memview as imported: MKL from m*n*k >= 2**20 when the mkl
+              extra is installed, else the same as scipy (then not shown)
   numpy       NumPy's bundled OpenBLAS (np.matmul into out=)
   openblas32  the `scipy-openblas32` package's newer OpenBLAS (cblas_sgemm through ctypes;
               skipped when the package is absent)
@@ -20,6 +22,7 @@ The ctypes and Python call costs are included, so the smallest shapes understate
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import statistics
@@ -32,7 +35,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_train_step import machine  # noqa: E402
 
-from fastbp import _blas  # noqa: E402
+from fastbp import _blas, _gemm_backend  # noqa: E402
 
 try:
     import torch
@@ -44,6 +47,8 @@ except ImportError:
     blis = None
 
 WORKLOADS = {"small 64-64-10 b32": ((64, 64, 10), 32),
+             "sklearn digits 64-100-10 b200": ((64, 100, 10), 200),
+             "sklearn 20k 100-100-2 b200": ((100, 100, 2), 200),
              "mlp 784-256-256-10 b128": ((784, 256, 256, 10), 128),
              "epoch 784-256-10 b64": ((784, 256, 10), 64),
              "wide 1024-4096-4096-1024 b512": ((1024, 4096, 4096, 1024), 512)}
@@ -97,6 +102,8 @@ def candidates(m, k, n, ta, tb, threads, ob32, mkl_lib):
     opa, opb = (a.T if ta else a), (b.T if tb else b)
     fns = {"scipy": lambda: _blas.gemm_memview(ta, tb, 1.0, a, b, 0.0, c),
            "numpy": lambda: np.matmul(opa, opb, out=c)}
+    if _gemm_backend.state()["library"] == "mkl":
+        fns["fastbp"] = fns["scipy"]  # (the library is switched around the timed loop)
     args = (101, 112 if ta else 111, 112 if tb else 111, m, n, k, 1.0,
             a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0, c.ctypes.data, n)
     for name, lib in (("openblas32", ob32), ("mkl", mkl_lib)):
@@ -143,7 +150,9 @@ def main():
                     times = {c: [] for c in fns}
                     for _ in range(args.rounds):
                         for c, fn in fns.items():
-                            times[c].append(time_round(fn, args.seconds))
+                            with (_gemm_backend.openblas_only() if c == "scipy"
+                                  else contextlib.nullcontext()):
+                                times[c].append(time_round(fn, args.seconds))
                     flops = 2.0 * m * k * nn
                     cells = "  ".join(f"{c} {flops / min(ts) / 1e9:6.1f} "
                                       f"({flops / statistics.median(ts) / 1e9:5.1f})"
