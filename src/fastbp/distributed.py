@@ -70,6 +70,7 @@ class DataParallel:
         v.same_on_every_rank(records, "net")
         self.net = net
         self._summed_from, self._summed_loss = None, None  # (see _summed)
+        self._targets = training._BatchTargets()  # (see _batch_step)
         pairs = net.parameters()
         self._n = sum(value.size for value, _ in pairs)
         # all the gradients, then the loss sum, the 'mean' divisor and a failure count
@@ -107,8 +108,16 @@ class DataParallel:
         PyTorch equivalent: a DistributedDataParallel step, ``opt.zero_grad();
         loss_fn(ddp(x), y).backward(); opt.step()``, with the loss normalized globally.
         """
+        return self._train_step(x_local, y_local, None, loss_fn, optimizer, max_grad_norm)
+
+    def _train_step(self, x, y_local, rows, loss_fn, optimizer, max_grad_norm):
+        """train_step on x_local = x[rows] (rows: int64 indices, gathered by the compiled
+        step; None: x is x_local)."""
         if self.size == 1:
-            return self.net.train_step(x_local, y_local, loss_fn, optimizer,
+            if rows is not None:
+                return self.net._gathered_train_step(x, y_local, rows, loss_fn, optimizer,
+                                                     max_grad_norm=max_grad_norm)
+            return self.net.train_step(x, y_local, loss_fn, optimizer,
                                        max_grad_norm=max_grad_norm)
         flat, n = self._flat, self._n
         error = None
@@ -116,7 +125,7 @@ class DataParallel:
             if max_grad_norm is not None:
                 max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
             mean = v.data_parallel_loss(loss_fn, _LOSSES)
-            loss, output = self.net._gradients(x_local, y_local, self._summed(loss_fn))
+            loss, output = self.net._gradients(x, y_local, self._summed(loss_fn), rows)
             self._grads.gather()
             flat[n + _LOSS_SUM] = loss
             flat[n + _DIVISOR] = _mean_divisor(loss_fn, output, y_local) if mean else 1.0
@@ -185,7 +194,7 @@ class DataParallel:
         return training._fit(**bound.arguments, batch_step=self._batch_step,
                              catch_ctrl_c=False)
 
-    def _batch_step(self, x, y, rows, loss_fn, optimizer, **step_kwargs):
+    def _batch_step(self, x, y, rows, loss_fn, optimizer, max_grad_norm=None):
         """train_step on this rank's part of the global batch x[rows], y[rows]."""
         if isinstance(rows, slice):
             start, stop = rows.start, min(rows.stop, x.shape[0])
@@ -194,7 +203,11 @@ class DataParallel:
         else:
             lo, hi = _part(len(rows), self.rank, self.size)
             part = rows[lo:hi]
-        return self.train_step(x[part], y[part], loss_fn, optimizer, **step_kwargs)
+        if isinstance(part, slice) or not x.flags.c_contiguous:
+            return self.train_step(x[part], y[part], loss_fn, optimizer,
+                                   max_grad_norm=max_grad_norm)
+        return self._train_step(x, self._targets.gather(y, part), part, loss_fn, optimizer,
+                                max_grad_norm)
 
     def __repr__(self) -> str:
         return f"DataParallel(rank {self.rank} of {self.size}, {self.net!r})"

@@ -213,13 +213,16 @@ class Net:
         optimizer.step()
         return loss
 
-    def _gradients(self, x, target, loss_fn):
+    def _gradients(self, x, target, loss_fn, rows=None):
         """zero_grad, forward, loss, backward, skipping the input's gradient (no parameter
         needs it): the local part of a data-parallel step, one compiled call when
-        train_step's would be.  Returns (loss, output)."""
-        loss = self._step.run(x, target, loss_fn, None)
+        train_step's would be (on x[rows], gathered by the step, when rows are given).
+        Returns (loss, output)."""
+        loss = self._step.run(x, target, loss_fn, None, None, rows)
         if loss is not None:
             return loss, self.layers[-1]._y
+        if rows is not None:
+            x = x[rows]
         self.zero_grad()
         output = self.forward(x)
         loss = loss_fn(output, target)

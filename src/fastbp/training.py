@@ -347,20 +347,31 @@ def fit(net: Net, x: ArrayLike, y: ArrayLike, loss_fn: LossFunction, optimizer: 
     return _fit(**locals(), batch_step=_whole_batch_step(net), catch_ctrl_c=True)
 
 
+class _BatchTargets:
+    """Gathers y[rows] into one array per batch size: the same target array at every step
+    lets the compiled step reuse the loss's record, made and validated once (its class
+    indices are still checked at each step)."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def gather(self, y, rows):
+        batch = self._arrays.get(len(rows))
+        if batch is None or batch.dtype != y.dtype or batch.shape[1:] != y.shape[1:]:
+            batch = self._arrays[len(rows)] = np.empty((len(rows),) + y.shape[1:], y.dtype)
+        y.take(rows, axis=0, out=batch)
+        return batch
+
+
 def _whole_batch_step(net):
     train_step, gathered_step = net.train_step, net._gathered_train_step
-    targets = {}  # batch size -> the array each shuffled batch's targets are gathered into
+    targets = _BatchTargets()
 
     def step(x, y, rows, loss_fn, optimizer, **step_kwargs):
         if isinstance(rows, slice) or not x.flags.c_contiguous:
             return train_step(x[rows], y[rows], loss_fn, optimizer, **step_kwargs)
-        # The same target array at every step lets the compiled step reuse the loss's
-        # record, made and validated once (its class indices are still checked each step).
-        batch = targets.get(len(rows))
-        if batch is None or batch.dtype != y.dtype or batch.shape[1:] != y.shape[1:]:
-            batch = targets[len(rows)] = np.empty((len(rows),) + y.shape[1:], y.dtype)
-        y.take(rows, axis=0, out=batch)
-        return gathered_step(x, batch, rows, loss_fn, optimizer, **step_kwargs)
+        return gathered_step(x, targets.gather(y, rows), rows, loss_fn, optimizer,
+                             **step_kwargs)
     return step
 
 
