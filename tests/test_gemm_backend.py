@@ -28,7 +28,9 @@ def mkl_installed():
     return sys.platform == "linux"
 
 
-needs_mkl = pytest.mark.skipif(not mkl_installed(), reason="the mkl extra is not installed")
+needs_mkl = pytest.mark.skipif(
+    not mkl_installed() or os.environ.get("FASTBP_GEMM") == "openblas",
+    reason="the mkl extra is not installed, or FASTBP_GEMM=openblas keeps it off")
 
 
 def run_python(code, **env):
@@ -165,7 +167,7 @@ def test_without_mkl_every_product_runs_on_openblas_and_show_config_says_why():
     from fastbp import _blas
     assert _blas.large_gemm_min_mnk() is None
     fastbp.show_config()
-    """)
+    """, FASTBP_GEMM="auto")
     assert done.returncode == 0, done.stderr
     assert ("  why             the mkl package is not installed (pip install fastbp[mkl], x86-64)"
             in done.stdout.splitlines())
@@ -189,3 +191,18 @@ def test_show_config_reports_the_choice_and_its_threads():
             assert fastbp.show_config(mode="dicts")["blas"]["gemm"]["threads"] == 1
         mkl = [lib for lib in threadpoolctl.threadpool_info() if lib["internal_api"] == "mkl"]
         assert gemm["threads"] == mkl[0]["num_threads"]
+
+
+def test_show_config_names_the_thread_policy_of_the_loaded_runtimes():
+    gemm = fastbp.show_config(mode="dicts")["blas"]["gemm"]
+    runtimes = {os.path.realpath(lib["filepath"]) for lib in threadpoolctl.threadpool_info()
+                if lib["user_api"] == "openmp"}
+    policy = gemm["thread_policy"]
+    if not runtimes:
+        assert policy.endswith("the kernels serial (no OpenMP)")
+    elif gemm["library"] == "mkl" and len(runtimes) == 1:
+        assert policy.startswith("MKL's products and the kernels share one GNU OpenMP pool")
+    else:
+        assert policy.endswith("take turns")
+    printed = fastbp._show_config.format_config(fastbp.show_config(mode="dicts"))
+    assert f"  thread policy   {policy}" in printed.splitlines()

@@ -84,6 +84,21 @@ def _library_entry(lib: dict[str, Any] | None) -> dict[str, Any]:
             "threading_layer": lib.get("threading_layer"), "filepath": lib.get("filepath")}
 
 
+def _thread_policy(gemm: dict[str, Any], openmp_runtimes: list[str]) -> str:
+    """How the products' threads and the kernels' OpenMP threads share the cores.  Every
+    count follows OMP_NUM_THREADS / threadpoolctl, and no product runs inside an OpenMP
+    region: the pools take turns, never oversubscribing."""
+    if not openmp_runtimes:
+        return "the products on their BLAS's threads; the kernels serial (no OpenMP)"
+    if gemm["library"] == "mkl" and gemm.get("threading_layer") == "gnu":
+        if len({os.path.realpath(path) for path in openmp_runtimes}) == 1:
+            return ("MKL's products and the kernels share one GNU OpenMP pool; the small "
+                    "products take turns with it on scipy's BLAS threads")
+        return ("MKL's GNU OpenMP pool, the kernels' OpenMP runtime (a wheel's vendored "
+                "copy) and scipy's BLAS threads for the small products take turns")
+    return "scipy's BLAS threads for the products and OpenMP's for the kernels take turns"
+
+
 def config() -> dict[str, Any]:
     """Everything ``show_config`` prints, as nested dicts of plain values."""
     import platform  # here, not at module level: 6 ms that `import fastbp` need not pay
@@ -105,11 +120,13 @@ def config() -> dict[str, Any]:
         scipy_blas["name"], scipy_blas["version"] = build_blas.get("name"), build_blas.get("version")
 
     gemm = _gemm_backend.state()
+    openmp_runtimes = [lib["filepath"] for lib in libraries if lib.get("user_api") == "openmp"]
     if gemm["library"] == "mkl":
         mkl = next((lib for lib in blas_libraries if lib.get("internal_api") == "mkl"
                     and os.path.realpath(lib["filepath"]) == gemm["path"]), None)
         gemm["threads"] = None if mkl is None else mkl.get("num_threads")
         gemm["threading_layer"] = None if mkl is None else mkl.get("threading_layer")
+    gemm["thread_policy"] = _thread_policy(gemm, openmp_runtimes)
 
     omp_version = _build_info.openmp_version()
     return {
@@ -125,7 +142,7 @@ def config() -> dict[str, Any]:
             "enabled": omp_version > 0,
             "version": OPENMP_RELEASES.get(omp_version, str(omp_version)) if omp_version else None,
             "threads": _build_info.openmp_max_threads() if omp_version else 1,
-            "runtimes": [lib["filepath"] for lib in libraries if lib.get("user_api") == "openmp"],
+            "runtimes": openmp_runtimes,
         },
         "blas": {
             "gemm": gemm,
@@ -163,7 +180,8 @@ def _gemm_lines(gemm: dict[str, Any]) -> list[str]:
     if gemm["library"] != "mkl":
         return ["GEMM (fastbp's matrix products)",
                 "  every product   scipy's BLAS (below)",
-                f"  why             {gemm['reason']}"]
+                f"  why             {gemm['reason']}",
+                f"  thread policy   {gemm['thread_policy']}"]
     threads = "unknown" if gemm["threads"] is None else str(gemm["threads"])
     layer = gemm["threading_layer"]
     return ["GEMM (fastbp's matrix products)",
@@ -172,6 +190,7 @@ def _gemm_lines(gemm: dict[str, Any]) -> list[str]:
             "scipy's BLAS (below)",
             f"  threads         {threads}" + (f" ({layer} OpenMP)" if layer else "")
             + ", strict reproducibility (MKL_CBWR)",
+            f"  thread policy   {gemm['thread_policy']}",
             f"  file            {gemm['path']}"]
 
 
