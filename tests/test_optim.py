@@ -385,3 +385,28 @@ def test_copied_net_and_optimizer_continue_as_the_original(clone):
         assert net.train_step(x, t, MSELoss(), opt) == net2.train_step(x, t, MSELoss(), opt2)
     np.testing.assert_array_equal(net[0].weight, net2[0].weight)
     assert opt2._state.steps == 3
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_a_large_parameter_updates_in_parallel_blocks_as_in_small_pieces(rng, case, dtype):
+    """Above 65,536 elements an update runs in blocks on the OpenMP threads; every rule is
+    elementwise, so the same values cut into small parameters (updated serially) give the
+    same bytes, at every thread count, step after step (SGD's first step included)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    name, options = case
+    n, piece = 3 * 65536 + 11, 5000
+    big = rng.standard_normal(n).astype(dtype)
+    small = big.copy()
+    big_grad, small_grad = np.zeros_like(big), np.zeros_like(small)
+    cuts = range(0, n, piece)
+    big_opt = getattr(fastbp, name)([(big, big_grad)], **options)
+    small_opt = getattr(fastbp, name)([(small[k:k + piece], small_grad[k:k + piece])
+                                       for k in cuts], **options)
+    for threads in (2, 1, 2):
+        with threadpoolctl.threadpool_limits(threads):
+            big_grad[...] = rng.standard_normal(n).astype(dtype)
+            small_grad[...] = big_grad
+            big_opt.step()
+            small_opt.step()
+            assert big.tobytes() == small.tobytes()
