@@ -15,7 +15,7 @@ from conftest import DTYPES, assert_close
 from test_step import assert_same_state, compiled_step, manual_step
 
 import fastbp
-from fastbp import SGD, CrossEntropyLoss, Layer, Net, _blas, _gemm_backend
+from fastbp import SGD, CrossEntropyLoss, Layer, Net, _blas, _gemm_backend, _optim
 
 MIN_MNK = _gemm_backend.MIN_MNK
 
@@ -194,15 +194,23 @@ def test_show_config_reports_the_choice_and_its_threads():
 
 
 def test_show_config_names_the_thread_policy_of_the_loaded_runtimes():
+    """Optimizer updates use the OpenMP threads only when MKL's products share that pool
+    (one GNU OpenMP runtime loaded): beside another pool the spinning threads fight."""
     gemm = fastbp.show_config(mode="dicts")["blas"]["gemm"]
     runtimes = {os.path.realpath(lib["filepath"]) for lib in threadpoolctl.threadpool_info()
                 if lib["user_api"] == "openmp"}
     policy = gemm["thread_policy"]
+    shared = gemm["library"] == "mkl" and len(runtimes) == 1
+    assert _optim.parallel_updates_allowed() == shared
     if not runtimes:
         assert policy.endswith("the kernels serial (no OpenMP)")
-    elif gemm["library"] == "mkl" and len(runtimes) == 1:
-        assert policy.startswith("MKL's products and the kernels share one GNU OpenMP pool")
+    elif shared:
+        assert gemm["one_openmp_pool"]
+        assert policy.startswith("one GNU OpenMP pool for MKL's products, the kernels and")
     else:
-        assert policy.endswith("take turns")
+        assert policy.endswith("taking turns; the optimizer updates on one thread")
+    with _gemm_backend.openblas_only():
+        assert not _optim.parallel_updates_allowed()
+    assert _optim.parallel_updates_allowed() == shared
     printed = fastbp._show_config.format_config(fastbp.show_config(mode="dicts"))
     assert f"  thread policy   {policy}" in printed.splitlines()

@@ -9,7 +9,7 @@ from conftest import DTYPES
 
 import reference as ref
 import fastbp
-from fastbp import SGD, Layer, MSELoss, Net
+from fastbp import SGD, Layer, MSELoss, Net, _optim
 
 OPTIONS = [
     {},
@@ -387,9 +387,19 @@ def test_copied_net_and_optimizer_continue_as_the_original(clone):
     assert opt2._state.steps == 3
 
 
+@pytest.fixture
+def parallel_updates():
+    """Large updates on the OpenMP threads, as fastbp._gemm_backend allows them beside MKL."""
+    allowed = _optim.parallel_updates_allowed()
+    _optim.set_parallel_updates(True)
+    yield
+    _optim.set_parallel_updates(allowed)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_a_large_parameter_updates_in_parallel_blocks_as_in_small_pieces(rng, case, dtype):
+def test_a_large_parameter_updates_in_parallel_blocks_as_in_small_pieces(rng, case, dtype,
+                                                                       parallel_updates):
     """Above 65,536 elements an update runs in blocks on the OpenMP threads; every rule is
     elementwise, so the same values cut into small parameters (updated serially) give the
     same bytes, at every thread count, step after step (SGD's first step included)."""

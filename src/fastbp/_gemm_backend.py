@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from fastbp import _blas
+from fastbp import _blas, _optim
 
 __all__ = ["configure", "openblas_only", "state"]
 
@@ -51,6 +51,14 @@ def _mkl_runtime_path() -> str | None:
         if file.name.startswith("libmkl_rt.so"):
             return os.path.realpath(str(file.locate()))
     return None
+
+
+def _openmp_runtimes() -> set[str]:
+    """The GNU OpenMP libraries mapped in this process (Linux): one when MKL's threads and
+    the kernels' are the same pool, two when the kernels use a wheel's vendored copy."""
+    with open("/proc/self/maps") as maps:
+        return {os.path.realpath(line.split(maxsplit=5)[5].strip()) for line in maps
+                if "libgomp" in line and len(line.split(maxsplit=5)) == 6}
 
 
 def _load_mkl(path: str) -> tuple[ctypes.CDLL, str] | str:
@@ -100,19 +108,23 @@ def configure() -> None:
     _loaded.append(lib)
     addresses = tuple(ctypes.cast(fn, ctypes.c_void_p).value or 0 for fn in (lib.sgemm, lib.dgemm))
     _blas.set_large_gemm(*addresses, MIN_MNK)
+    one_pool = len(_openmp_runtimes()) == 1
+    _optim.set_parallel_updates(one_pool)
     _state.clear()
-    _state.update(library="mkl", version=version, path=path, min_mnk=MIN_MNK, addresses=addresses)
+    _state.update(library="mkl", version=version, path=path, min_mnk=MIN_MNK, addresses=addresses,
+                  one_openmp_pool=one_pool)
 
 
 def _set_openblas(reason: str) -> None:
     _blas.set_large_gemm(0, 0, 0)
+    _optim.set_parallel_updates(False)
     _state.clear()
     _state.update(library="openblas", reason=reason)
 
 
 def state() -> dict[str, Any]:
-    """The choice, for show_config: library, then version, path, min_mnk for MKL,
-    or the reason for OpenBLAS."""
+    """The choice, for show_config: library, then version, path, min_mnk and
+    one_openmp_pool (MKL's threads are the kernels') for MKL, or the reason for OpenBLAS."""
     return {key: value for key, value in _state.items() if key != "addresses"}
 
 
@@ -121,11 +133,13 @@ def openblas_only() -> Iterator[None]:
     """Every product on scipy's OpenBLAS inside the block (benchmarks and tests compare
     the two libraries in one process); the choice made at import comes back after it."""
     _blas.set_large_gemm(0, 0, 0)
+    _optim.set_parallel_updates(False)
     try:
         yield
     finally:
         if _state["library"] == "mkl":
             _blas.set_large_gemm(*_state["addresses"], _state["min_mnk"])
+            _optim.set_parallel_updates(_state["one_openmp_pool"])
 
 
 configure()

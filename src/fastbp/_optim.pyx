@@ -265,12 +265,30 @@ cdef void adagrad_update(floating* p, const floating* g, floating* state_sum, Py
         p[i] = p[i] + neg_clr * d / (_sqrt(s) + feps)
 
 
+# Whether updates may use the OpenMP threads (set_parallel_updates).
+cdef bint parallel_updates = False
+
+
+def set_parallel_updates(bint allowed):
+    """Let large updates run on the OpenMP threads: only when the matrix products share
+    the kernels' OpenMP pool (fastbp._gemm_backend decides).  Beside a BLAS with a pool of
+    its own, an OpenMP region right after a threaded product makes the two pools' spinning
+    threads fight over the cores: an epoch ran 15x slower at 2 threads."""
+    global parallel_updates
+    parallel_updates = allowed
+
+
+def parallel_updates_allowed():
+    return parallel_updates
+
+
 cdef void optimizer_update(const OptimRecord* rec, ParamSlot* slot) noexcept nogil:
-    """One parameter's update; above PARALLEL_MIN_UPDATE elements its blocks run on the
-    OpenMP threads (each element's update reads only that element: the same floats)."""
+    """One parameter's update; above PARALLEL_MIN_UPDATE elements (and when allowed) its
+    blocks run on the OpenMP threads (each element's update reads only that element: the
+    same floats)."""
     cdef bint first_sgd = not (slot.ready & (1 << SGD_MOMENTUM))
     cdef Py_ssize_t b, n_blocks = (slot.n + UPDATE_BLOCK - 1) // UPDATE_BLOCK
-    if slot.n >= PARALLEL_MIN_UPDATE:
+    if parallel_updates and slot.n >= PARALLEL_MIN_UPDATE:
         for b in prange(n_blocks, schedule="static"):
             update_range(rec, slot, b * UPDATE_BLOCK, min((b + 1) * UPDATE_BLOCK, slot.n),
                          first_sgd)

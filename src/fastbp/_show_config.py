@@ -87,16 +87,14 @@ def _library_entry(lib: dict[str, Any] | None) -> dict[str, Any]:
 def _thread_policy(gemm: dict[str, Any], openmp_runtimes: list[str]) -> str:
     """How the products' threads and the kernels' OpenMP threads share the cores.  Every
     count follows OMP_NUM_THREADS / threadpoolctl, and no product runs inside an OpenMP
-    region: the pools take turns, never oversubscribing."""
+    region: the pools take turns."""
     if not openmp_runtimes:
         return "the products on their BLAS's threads; the kernels serial (no OpenMP)"
-    if gemm["library"] == "mkl" and gemm.get("threading_layer") == "gnu":
-        if len({os.path.realpath(path) for path in openmp_runtimes}) == 1:
-            return ("MKL's products and the kernels share one GNU OpenMP pool; the small "
-                    "products take turns with it on scipy's BLAS threads")
-        return ("MKL's GNU OpenMP pool, the kernels' OpenMP runtime (a wheel's vendored "
-                "copy) and scipy's BLAS threads for the small products take turns")
-    return "scipy's BLAS threads for the products and OpenMP's for the kernels take turns"
+    if gemm["library"] == "mkl" and gemm["one_openmp_pool"]:
+        return ("one GNU OpenMP pool for MKL's products, the kernels and the optimizer "
+                "updates; the small products take turns with it on scipy's BLAS threads")
+    return ("the products on their BLAS's own pool, the kernels on OpenMP's, taking turns; "
+            "the optimizer updates on one thread")
 
 
 def config() -> dict[str, Any]:
