@@ -2,6 +2,7 @@
 ``mkl`` extra is installed, scipy's OpenBLAS otherwise; both give the NumPy reference's
 products within rounding, and MKL's are the same floats whatever the threads or alignment."""
 
+import ctypes
 import importlib.metadata
 import os
 import subprocess
@@ -15,7 +16,7 @@ from conftest import DTYPES, assert_close
 from test_step import assert_same_state, compiled_step, manual_step
 
 import fastbp
-from fastbp import SGD, CrossEntropyLoss, Layer, Net, _blas, _gemm_backend, _optim
+from fastbp import SGD, CrossEntropyLoss, Layer, Net, _blas, _build_info, _gemm_backend, _optim
 
 MIN_MNK = _gemm_backend.MIN_MNK
 
@@ -194,18 +195,23 @@ def test_show_config_reports_the_choice_and_its_threads():
 
 
 def test_show_config_names_the_thread_policy_of_the_loaded_runtimes():
-    """Optimizer updates use the OpenMP threads only when MKL's products share that pool
-    (one GNU OpenMP runtime loaded): beside another pool the spinning threads fight."""
+    """Optimizer updates use the OpenMP threads only when MKL's products run on the
+    kernels' own GNU OpenMP pool (beside another pool the spinning threads fight): the
+    pool is shared when a thread count set through MKL's libgomp.so.1 is the kernels'."""
     gemm = fastbp.show_config(mode="dicts")["blas"]["gemm"]
-    runtimes = {os.path.realpath(lib["filepath"]) for lib in threadpoolctl.threadpool_info()
-                if lib["user_api"] == "openmp"}
     policy = gemm["thread_policy"]
-    shared = gemm["library"] == "mkl" and len(runtimes) == 1
+    shared = False
+    if gemm["library"] == "mkl":
+        gomp = ctypes.CDLL("libgomp.so.1")
+        before = gomp.omp_get_max_threads()
+        gomp.omp_set_num_threads(before + 3)
+        shared = _build_info.openmp_max_threads() == before + 3
+        gomp.omp_set_num_threads(before)
+        assert gemm["one_openmp_pool"] == shared
     assert _optim.parallel_updates_allowed() == shared
-    if not runtimes:
+    if not fastbp.show_config(mode="dicts")["openmp"]["enabled"]:
         assert policy.endswith("the kernels serial (no OpenMP)")
     elif shared:
-        assert gemm["one_openmp_pool"]
         assert policy.startswith("one GNU OpenMP pool for MKL's products, the kernels and")
     else:
         assert policy.endswith("taking turns; the optimizer updates on one thread")

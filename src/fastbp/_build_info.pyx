@@ -49,9 +49,13 @@ cdef extern from *:
     #include <omp.h>
     static int fastbp_openmp_version(void) { return _OPENMP; }
     static int fastbp_openmp_max_threads(void) { return omp_get_max_threads(); }
+    /* where the runtime these extensions bound lives: another library's GNU OpenMP
+       shares its thread pool exactly when it resolves this function to the same address */
+    static size_t fastbp_openmp_function_address(void) { return (size_t)&omp_get_max_threads; }
     #else
     static int fastbp_openmp_version(void) { return 0; }
     static int fastbp_openmp_max_threads(void) { return 1; }
+    static size_t fastbp_openmp_function_address(void) { return 0; }
     #endif
 
     /* The instruction sets the compiler may use everywhere (not runtime dispatch):
@@ -97,6 +101,7 @@ cdef extern from *:
     const char* fastbp_simd_baseline
     int fastbp_openmp_version() noexcept nogil
     int fastbp_openmp_max_threads() noexcept nogil
+    size_t fastbp_openmp_function_address() noexcept nogil
 
 
 def compile_flags():
@@ -112,6 +117,12 @@ def compiler():
 def openmp_version():
     """The _OPENMP date of the OpenMP the extensions were built with; 0 for a serial build."""
     return fastbp_openmp_version()
+
+
+def openmp_function_address():
+    """The address of omp_get_max_threads in the OpenMP runtime fastbp's kernels use
+    (0 in a serial build)."""
+    return fastbp_openmp_function_address()
 
 
 def openmp_max_threads():

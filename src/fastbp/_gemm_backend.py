@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from fastbp import _blas, _optim
+from fastbp import _blas, _build_info, _optim
 
 __all__ = ["configure", "openblas_only", "state"]
 
@@ -53,20 +53,13 @@ def _mkl_runtime_path() -> str | None:
     return None
 
 
-def _openmp_runtimes() -> set[str]:
-    """The GNU OpenMP libraries mapped in this process (Linux): one when MKL's threads and
-    the kernels' are the same pool, two when the kernels use a wheel's vendored copy."""
-    with open("/proc/self/maps") as maps:
-        return {os.path.realpath(line.split(maxsplit=5)[5].strip()) for line in maps
-                if "libgomp" in line and len(line.split(maxsplit=5)) == 6}
-
-
-def _load_mkl(path: str) -> tuple[ctypes.CDLL, str] | str:
-    """The library set up for fastbp and its version, or why it cannot be used."""
+def _load_mkl(path: str) -> tuple[ctypes.CDLL, str, bool] | str:
+    """The library set up for fastbp, its version and whether its threads are the
+    kernels' OpenMP pool; or why it cannot be used."""
     try:
         # MKL's GNU threading layer finds GNU OpenMP by its soname; when it cannot, MKL
         # ends the process at its first product, so a missing one is found out here.
-        ctypes.CDLL("libgomp.so.1")
+        gomp = ctypes.CDLL("libgomp.so.1")
         lib = ctypes.CDLL(path)
     except OSError as exc:
         return f"cannot load MKL with GNU OpenMP: {exc}"
@@ -80,7 +73,10 @@ def _load_mkl(path: str) -> tuple[ctypes.CDLL, str] | str:
         return "MKL refused strict reproducibility (MKL_CBWR): it ran before fastbp's import"
     buffer = ctypes.create_string_buffer(256)
     lib.MKL_Get_Version_String(buffer, ctypes.c_int(len(buffer)))
-    return lib, buffer.value.decode(errors="replace").strip()
+    # (a wheel's kernels use a vendored copy of GNU OpenMP: a pool of their own)
+    one_pool = (ctypes.cast(gomp.omp_get_max_threads, ctypes.c_void_p).value
+                == _build_info.openmp_function_address())
+    return lib, buffer.value.decode(errors="replace").strip(), one_pool
 
 
 def configure() -> None:
@@ -104,11 +100,10 @@ def configure() -> None:
             raise ImportError(f"FASTBP_GEMM=mkl, but {loaded}")
         _set_openblas(loaded)
         return
-    lib, version = loaded
+    lib, version, one_pool = loaded
     _loaded.append(lib)
     addresses = tuple(ctypes.cast(fn, ctypes.c_void_p).value or 0 for fn in (lib.sgemm, lib.dgemm))
     _blas.set_large_gemm(*addresses, MIN_MNK)
-    one_pool = len(_openmp_runtimes()) == 1
     _optim.set_parallel_updates(one_pool)
     _state.clear()
     _state.update(library="mkl", version=version, path=path, min_mnk=MIN_MNK, addresses=addresses,
