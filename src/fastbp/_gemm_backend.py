@@ -3,10 +3,11 @@ installed, scipy's OpenBLAS otherwise (and always for the small products).
 
 MKL is loaded from the ``mkl`` wheel at import, never linked: the wheels of fastbp
 build and run on every platform without it.  It is set up before its first product:
-32-bit integers (what fastbp passes), GNU OpenMP threads (the pool the kernels already
-use), and strict conditional numerical reproducibility, without which its results
-depend on the thread count and on the arrays' alignment, and ``train_step`` could not
-be the same floats as the public calls it fuses.
+32-bit integers (what fastbp passes), GNU OpenMP threads (the kernels' own pool when they
+were built against the system's GNU OpenMP; a wheel vendors a copy of its own), and strict
+conditional numerical reproducibility, without which its results depend on the thread
+count and on the arrays' alignment, and ``train_step`` could not be the same floats as
+the public calls it fuses.
 
 ``FASTBP_GEMM=openblas`` keeps every product on scipy's OpenBLAS; ``FASTBP_GEMM=mkl``
 makes a missing or unusable MKL an ImportError instead of a quiet fallback.
