@@ -25,6 +25,8 @@ ARCHITECTURES = {
     # logits out, for the losses that take any real output
     "relu logits": ([6, 32, 5], ["relu", None], [True, True]),
     "tiny tanh logits": ([2, 3, 3], ["tanh", None], [True, False]),
+    # ReLU with its bias gradient over more than one block of columns, and without a bias
+    "relu wide": ([12, 300, 260, 3], ["relu", "relu", None], [True, False, True]),
 }
 
 def make_net(architecture, dtype, seed=0):

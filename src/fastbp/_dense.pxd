@@ -3,7 +3,11 @@
 from cython cimport floating
 
 cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floating* b_o,
-                         floating* y_no, Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil
+                         floating* y_no, Py_ssize_t N, Py_ssize_t I, Py_ssize_t O,
+                         bint then_relu) noexcept nogil
+
+cdef void bias_grad(const floating* gy_no, const floating* relu_y_no, floating* gz_no,
+                    floating* gb_o, Py_ssize_t N, Py_ssize_t O, bint accumulate) noexcept nogil
 
 cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,
                           floating* gx_ni, floating* gw_oi, floating* gb_o,

@@ -9,6 +9,7 @@ cimport numpy as cnp
 cimport cython
 from cython cimport floating
 
+from fastbp._activations cimport c_relu, c_relu_grad
 from fastbp._blas cimport gemm
 
 cnp.import_array()
@@ -27,14 +28,17 @@ cdef enum:
 
 
 cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floating* b_o,
-                         floating* y_no, Py_ssize_t N, Py_ssize_t I, Py_ssize_t O) noexcept nogil:
-    """y[n, o] = Σ_i x[n, i] w[o, i] + b[o]
+                         floating* y_no, Py_ssize_t N, Py_ssize_t I, Py_ssize_t O,
+                         bint then_relu) noexcept nogil:
+    """y[n, o] = Σ_i x[n, i] w[o, i] + b[o], then relu(y) when ``then_relu``
 
     IN x_ni (N, I), w_oi (O, I), b_o (O,) or NULL for no bias; OUT y_no (N, O).
-    The bias is added after the products, as torch's addmm does.
+    The bias is added to each finished sum, and the ReLU applied in that same pass over
+    y: the floats of Layer.forward's two passes (linear, then the activation), in one.
     """
     cdef Py_ssize_t n, i, o
     cdef floating s
+    cdef floating* y_row
     if N * I * O <= SMALL_GEMM:  # includes every empty axis: sums over nothing are 0
         for n in range(N):
             for o in range(O):
@@ -43,15 +47,59 @@ cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floati
                     s = s + x_ni[n * I + i] * w_oi[o * I + i]
                 if b_o != NULL:
                     s = s + b_o[o]
-                y_no[n * O + o] = s
+                y_no[n * O + o] = <floating>c_relu(s) if then_relu else s
         return
     # (N*I*O > SMALL_GEMM here, so no dimension is 0)
-    for n in range(N):
-        for o in range(O):
-            y_no[n * O + o] = b_o[o] if b_o != NULL else 0
-    # y[N,O] = x[N,I] @ w[O,I]ᵀ + y: beta = 1 adds the bias filled in above
+    # y[N,O] = x[N,I] @ w[O,I]ᵀ
     gemm(False, True, <int>N, <int>O, <int>I, <floating>1, x_ni, <int>I, w_oi, <int>I,
-         <floating>1, y_no, <int>O)
+         <floating>0, y_no, <int>O)
+    if b_o == NULL and not then_relu:
+        return
+    for n in range(N):
+        y_row = y_no + n * O
+        for o in range(O):
+            s = y_row[o] + b_o[o] if b_o != NULL else y_row[o]
+            y_row[o] = <floating>c_relu(s) if then_relu else s
+
+
+cdef void bias_grad(const floating* gy_no, const floating* relu_y_no, floating* gz_no,
+                    floating* gb_o, Py_ssize_t N, Py_ssize_t O, bint accumulate) noexcept nogil:
+    """gb[o] (+)= Σ_n gz[n, o], where gz = gy, or with ``relu_y_no`` (the output y of a
+    ReLU) gz = relu'(y)·gy, written to gz_no in the same pass (may be gy_no).
+
+    Summed in double and added once: torch also sums the batch fully (a cascade sum)
+    before AccumulateGrad adds it to .grad.  Each column is summed over n = 0..N-1 in
+    order, whatever the blocking, so both forms give the same sums.
+    Without ``accumulate``, gb is overwritten: what zero_grad then adding gives.
+    """
+    cdef Py_ssize_t n, o, o0 = 0, width
+    cdef const floating* gy_row
+    cdef const floating* y_row
+    cdef floating* gz_row
+    cdef floating g
+    cdef double sb[BIAS_BLOCK]
+    while o0 < O:
+        width = min(<Py_ssize_t>BIAS_BLOCK, O - o0)
+        for o in range(width):
+            sb[o] = 0
+        for n in range(N):
+            gy_row = gy_no + n * O + o0
+            if relu_y_no == NULL:
+                for o in range(width):
+                    sb[o] += gy_row[o]
+            else:
+                y_row = relu_y_no + n * O + o0
+                gz_row = gz_no + n * O + o0
+                for o in range(width):
+                    g = <floating>c_relu_grad(gy_row[o], y_row[o])
+                    gz_row[o] = g
+                    sb[o] += g
+        for o in range(width):
+            if accumulate:
+                gb_o[o0 + o] = gb_o[o0 + o] + <floating>sb[o]
+            else:
+                gb_o[o0 + o] = <floating>sb[o]
+        o0 += width
 
 
 cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,
@@ -69,29 +117,10 @@ cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floa
     IN gy_no (N, O), x_ni (N, I), w_oi (O, I); OUT gx_ni (N, I);
     IN/OUT gw_oi (O, I), gb_o (O,).
     """
-    cdef Py_ssize_t n, i, o, o0, width
+    cdef Py_ssize_t n, i, o
     cdef floating s
-    cdef const floating* gy_row
-    cdef double sb[BIAS_BLOCK]
     if gb_o != NULL:
-        # Summed in double and added once: torch also sums the batch fully
-        # (a cascade sum) before AccumulateGrad adds it to .grad.  Each column
-        # is summed over n = 0..N-1 in order, whatever the blocking.
-        o0 = 0
-        while o0 < O:
-            width = min(<Py_ssize_t>BIAS_BLOCK, O - o0)
-            for o in range(width):
-                sb[o] = 0
-            for n in range(N):
-                gy_row = gy_no + n * O + o0
-                for o in range(width):
-                    sb[o] += gy_row[o]
-            for o in range(width):
-                if accumulate:
-                    gb_o[o0 + o] = gb_o[o0 + o] + <floating>sb[o]
-                else:
-                    gb_o[o0 + o] = <floating>sb[o]
-            o0 += width
+        bias_grad(gy_no, <floating*>NULL, <floating*>NULL, gb_o, N, O, accumulate)
     if N * I * O <= SMALL_GEMM:  # includes every empty axis: sums over nothing are 0
         if gx_ni != NULL:
             for n in range(N):
@@ -124,7 +153,7 @@ def linear(const floating[:, ::1] x, const floating[:, ::1] weight, const floati
         b_o = &bias[0]
     with nogil:
         dense_forward(&x[0, 0], &weight[0, 0], b_o, &out[0, 0],
-                       x.shape[0], x.shape[1], weight.shape[0])
+                       x.shape[0], x.shape[1], weight.shape[0], False)
 
 
 def linear_backward(const floating[:, ::1] grad_y, const floating[:, ::1] x,

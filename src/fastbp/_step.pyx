@@ -22,9 +22,10 @@ from libc.stdlib cimport calloc, free
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
-from fastbp._activations cimport IDENTITY, act_backward, act_forward, act_needs_input
+from fastbp._activations cimport IDENTITY, RELU, act_backward, act_forward, act_needs_input
 from fastbp._clip cimport clip_coefficient, scale, vector_norm
-from fastbp._dense cimport ForwardCache, LayerArgs, LayerRecord, dense_backward, dense_forward
+from fastbp._dense cimport (ForwardCache, LayerArgs, LayerRecord, bias_grad, dense_backward,
+                            dense_forward)
 from fastbp._losses cimport (LossArgs, LossGrad, LossRecord, int64_indices_in_range,
                              loss_value_grad)
 from fastbp._optim cimport OptimizerState, OptimRecord, ParamSlot, optimizer_step
@@ -85,6 +86,7 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
     cdef Py_ssize_t k, I
     cdef DenseSlot* S
     cdef floating* grad
+    cdef floating* grad_b
     cdef floating* grad_x
     cdef floating value
     if parts & FORWARD:
@@ -98,9 +100,10 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
                 memcpy(<floating*>layers[0].x + k * I, x_ni + rows[k] * I, I * sizeof(floating))
         for k in range(n_layers):
             S = &layers[k]
+            # (ReLU: in the bias pass, over y still in cache; z is y)
             dense_forward(<floating*>S.x, <floating*>S.L.w, <floating*>S.L.b,
-                          <floating*>S.z, N, S.L.n_in, S.L.n_out)
-            if S.L.act.code != IDENTITY:  # in place unless z is kept
+                          <floating*>S.z, N, S.L.n_in, S.L.n_out, S.L.act.code == RELU)
+            if S.L.act.code != IDENTITY and S.L.act.code != RELU:  # in place unless z is kept
                 act_forward(&S.L.act, <floating*>S.z, <floating*>S.y, N, S.L.n_out)
     if not parts & LOSS_BACKWARD:
         return 0
@@ -113,13 +116,18 @@ cdef floating fused_step(int parts, DenseSlot* layers, Py_ssize_t n_layers,
     for k in range(n_layers - 1, -1, -1):
         S = &layers[k]
         grad = <floating*>S.gy
-        if S.L.act.code != IDENTITY:  # IDENTITY: Layer._backward passes grad_y on unchanged
+        grad_b = <floating*>S.L.gb
+        if S.L.act.code == RELU and grad_b != NULL:
+            # ReLU's backward and the bias gradient in one pass; the same floats
+            bias_grad(grad, <floating*>S.y, <floating*>S.gz, grad_b, N, S.L.n_out, False)
+            grad, grad_b = <floating*>S.gz, NULL
+        elif S.L.act.code != IDENTITY:  # (IDENTITY: Layer._backward passes grad_y on)
             act_backward(&S.L.act, grad, <floating*>S.z, <floating*>S.y, <floating*>S.gz,
                          N, S.L.n_out)
             grad = <floating*>S.gz
         grad_x = <floating*>layers[k - 1].gy if k > 0 else NULL
         dense_backward(grad, <floating*>S.x, <floating*>S.L.w, grad_x, <floating*>S.L.gw,
-                       <floating*>S.L.gb, N, S.L.n_in, S.L.n_out, False)
+                       grad_b, N, S.L.n_in, S.L.n_out, False)
     if not parts & UPDATE:
         return value
     if clip:
