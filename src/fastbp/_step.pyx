@@ -3,7 +3,8 @@
 Its loss and the parameters after it are bit-identical to the five public calls
 (``net.zero_grad(); loss = loss_fn(net(x), target); net.backward(loss_fn.backward());
 optimizer.step()``) because it runs the kernels those calls run, in the same order, on the
-records those calls use: each Layer's (``layer._fused_record()``), the loss's
+records those calls use (a ReLU runs inside its layer's bias pass, forward and backward:
+the same floats, in one pass over the (N, O) array instead of two): each Layer's (``layer._fused_record()``), the loss's
 (``loss_fn._fused_args(output, target)``, made by the _validate function the loss's own
 call uses, so a bad target raises the same error, here before anything is changed) and
 the optimizer's (``optimizer._fused_record()``, which ``optimizer.step()`` runs too).
