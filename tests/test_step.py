@@ -939,3 +939,79 @@ def test_one_target_array_stepped_on_again_and_edited_between_steps(rng, make_lo
     expected = raised(lambda: manual_step(manual, x, t, loss_m, opt_m))
     assert raised(lambda: fused.train_step(x, t, loss_f, opt_f)) == expected
     assert_unchanged(fused, loss_f, opt_f, before)
+
+
+def run_batches(net, x, y, order, first, last, batch_size, loss_fn, optimizer, seconds=60.0,
+                target=None):
+    """TrainStep.run_batches as Net.fit calls it (the batch's target array made here)."""
+    size = min(batch_size, len(order) - first * batch_size)
+    if target is None:
+        target = np.empty((size,) + y.shape[1:], y.dtype)
+    return net._step.run_batches(x, y, order, first, last, batch_size, target, loss_fn,
+                                 optimizer, None, 0.0, seconds)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss_name", ["mse", "cross_entropy"])
+def test_run_batches_is_train_step_on_each_batch(rng, dtype, loss_name):
+    """Many batches in one call: the same floats as train_step on each, the loss sum
+    accumulated in order; it stops before the last, smaller batch."""
+    fused, manual = twin_nets("relu wide", dtype)
+    x = rng.standard_normal((53, 12)).astype(dtype)
+    if loss_name == "mse":
+        y, loss_f, loss_m = rng.random((53, 3)).astype(dtype), MSELoss(), MSELoss()
+    else:
+        y, loss_f, loss_m = rng.integers(0, 3, 53), CrossEntropyLoss(), CrossEntropyLoss()
+    opt_f, opt_m = SGD(fused, lr=0.1, momentum=0.9), SGD(manual, lr=0.1, momentum=0.9)
+    order = rng.permutation(53)
+    total, done = run_batches(fused, x, y, order, 0, 6, 8, loss_f, opt_f)
+    assert done == 6 and fused._step.compiled_steps == 6
+    expected = 0.0
+    for b in range(6):
+        rows = order[8 * b:8 * b + 8]
+        expected += manual.train_step(x[rows], y[rows], loss_m, opt_m) * 8
+    assert total == expected
+    assert_same_state(fused, manual, opt_f, opt_m)
+    np.testing.assert_array_equal(loss_f.backward(), loss_m.backward())
+    # batch 6 holds the last 5 rows: not of the target's size, so not run here
+    assert run_batches(fused, x, y, order, 6, 7, 8, loss_f, opt_f,
+                       target=np.empty((8,) + y.shape[1:], y.dtype)) == (0.0, 0)
+    total, done = run_batches(fused, x, y, order, 6, 7, 8, loss_f, opt_f)
+    rows = order[48:]
+    assert (total, done) == (manual.train_step(x[rows], y[rows], loss_m, opt_m) * 5, 1)
+    assert_same_state(fused, manual, opt_f, opt_m)
+
+
+def test_run_batches_stops_before_a_batch_it_does_not_run(rng):
+    """A row out of range, a class index out of range, a changed option, BCE's output
+    check: the call returns before that batch, having changed nothing for it."""
+    net = make_net("relu logits", np.float64)
+    x = rng.standard_normal((40, 6))
+    y = rng.integers(0, 5, 40)
+    opt, loss_fn = SGD(net, lr=0.1), CrossEntropyLoss()
+    order = rng.permutation(40)
+    target = np.empty(8, np.int64)
+    bad_row = order.copy()
+    bad_row[17] = 40
+    assert run_batches(net, x, y, bad_row, 0, 5, 8, loss_fn, opt, target=target)[1] == 2
+    bad_class = y.copy()
+    bad_class[order[30]] = 5  # (5 classes) in batch 3
+    steps = net._step.compiled_steps
+    assert run_batches(net, x, bad_class, order, 0, 5, 8, loss_fn, opt, target=target)[1] == 3
+    assert net._step.compiled_steps == steps + 3
+    before = net.state_dict()
+    with pytest.raises(ValueError, match="class index 5 is out of range"):  # run()'s error
+        run_batches(net, x, bad_class, order, 3, 5, 8, loss_fn, opt, target=target)
+    assert all(np.array_equal(before[k], net.state_dict()[k]) for k in before)
+    loss_fn.label_smoothing = 0.1  # the record made again by run(), for the first batch
+    assert run_batches(net, x, y, order, 0, 5, 8, loss_fn, opt, target=target)[1] == 5
+    # BCE checks the Net's output before each step: one batch per call
+    sig = make_net("2-2-2 sigmoid", np.float32)
+    xs = rng.standard_normal((40, 2)).astype(np.float32)
+    ys = rng.random((40, 2)).astype(np.float32)
+    assert run_batches(sig, xs, ys, order, 0, 5, 8, BCELoss(), SGD(sig, lr=0.1))[1] == 1
+    # an optimizer the compiled step does not run
+    class Plain:
+        def step(self):
+            pass
+    assert run_batches(net, x, y, order, 0, 5, 8, loss_fn, Plain())[1] == 0

@@ -371,6 +371,35 @@ def test_ctrl_c_mid_epoch_ends_after_the_current_step():
     assert same_parameters(a, b)
 
 
+def test_ctrl_c_during_the_compiled_batches_ends_after_a_whole_step():
+    """SIGINT while the compiled step runs Net.fit's batches (many per call): fit returns
+    after the step it interrupted, and its parameters are those of that many steps of the
+    hand-written loop."""
+    import threading
+    x, y = classification_data(n=4000)
+    a, b = make_net(), make_net()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        history = a.fit(x, y, CrossEntropyLoss(), SGD(a, lr=0.01, momentum=0.9), epochs=1000,
+                        batch_size=2, seed=5, restore_best=False, progress=False)
+    finally:
+        timer.cancel()
+    steps = a._step.compiled_steps
+    assert history.interrupted and 0 < steps < 1000 * 2000
+    assert len(history.loss) == steps // 2000  # the cut epoch is not recorded
+    rng, hand, loss_fn = np.random.default_rng(5), SGD(b, lr=0.01, momentum=0.9), CrossEntropyLoss()
+    done = 0
+    while done < steps:
+        order = rng.permutation(4000)
+        for k in range(0, 4000, 2):
+            if done == steps:
+                break
+            b.train_step(x[order[k:k + 2]], y[order[k:k + 2]], loss_fn, hand)
+            done += 1
+    assert same_parameters(a, b)
+
+
 def test_second_ctrl_c_raises_keyboard_interrupt_after_restoring():
     x, y, val = diverging_setup()
     net = make_net(n_out=2)

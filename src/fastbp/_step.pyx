@@ -22,6 +22,7 @@ from cython cimport floating
 from libc.stdlib cimport calloc, free
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
+from cpython.exc cimport PyErr_CheckSignals
 
 from fastbp._activations cimport IDENTITY, RELU, act_backward, act_forward, act_needs_input
 from fastbp._clip cimport clip_coefficient, scale, vector_norm
@@ -30,6 +31,8 @@ from fastbp._dense cimport (ForwardCache, LayerArgs, LayerRecord, bias_grad, den
 from fastbp._losses cimport (LossArgs, LossGrad, LossRecord, int64_indices_in_range,
                              loss_value_grad)
 from fastbp._optim cimport OptimizerState, OptimRecord, ParamSlot, optimizer_step
+
+import time
 
 import numpy as np
 
@@ -175,6 +178,22 @@ cdef inline bint is_ready(object a, int typenum, Py_ssize_t rows, Py_ssize_t col
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(arr)
     return (dims[1] == cols and (dims[0] == rows or (rows < 0 and dims[0] <= MAX_DIM))
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+cdef inline bint indices_below(const int64_t* index, Py_ssize_t n, Py_ssize_t bound) noexcept:
+    cdef Py_ssize_t k
+    for k in range(n):
+        if index[k] < 0 or index[k] >= bound:
+            return False
+    return True
+
+
+cdef inline bint is_c_array(object a) noexcept:
+    """a is an exact ndarray, C-contiguous, aligned, native-order."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    return (cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>a)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a))
 
 
 cdef inline bint meets(const char* start, const char* end, const char* other,
@@ -332,6 +351,90 @@ cdef class TrainStep:
         if last is not None:
             last.grad, last.is_workspace = self.grad_outputs[self.n_layers - 1], True
         return value
+
+    def run_batches(self, x, y, order, Py_ssize_t first, Py_ssize_t last,
+                    Py_ssize_t batch_size, batch_target, loss_fn, optimizer, max_grad_norm,
+                    double loss_sum, double seconds, stop=None):
+        """Net.fit's shuffled batches first, first + 1, ... (before last), for about
+        ``seconds``: batch b is x[rows], rows = order[b * batch_size:][:batch_size], its
+        target y[rows] gathered into batch_target (the array of this batch size, so that
+        the loss's record serves again).  Each is the step run() takes on it, the same
+        floats; what the Python around run() checks is checked here between the steps.
+
+        Returns (loss_sum + each batch's loss times its size, added in order, the number
+        of batches run).  It stops before a batch it does not run (a batch of another
+        size, a row out of range, a record to make again, a target that validation must
+        see): the caller runs that one by run() or the five calls, which raise what they
+        raise; 0 when the first is such a batch.  After each step, pending signal handlers
+        run (Ctrl-C) and it stops when ``stop()`` (if given) is true.
+        max_grad_norm: None or a float (checked by the caller).
+        """
+        cdef Py_ssize_t n_in = self.slots[0].L.n_in
+        if not (is_ready(x, self.typenum, -1, n_in) and is_c_array(y) and is_c_array(order)
+                and is_c_array(batch_target)):
+            return loss_sum, 0
+        cdef cnp.ndarray xs = <cnp.ndarray>x, ys = <cnp.ndarray>y, targets = <cnp.ndarray>batch_target
+        cdef cnp.ndarray rows_all = <cnp.ndarray>order
+        cdef Py_ssize_t n_rows = cnp.PyArray_DIMS(xs)[0], n_order = cnp.PyArray_SIZE(rows_all)
+        cdef Py_ssize_t N = cnp.PyArray_DIMS(targets)[0] if cnp.PyArray_NDIM(targets) else 0
+        if (cnp.PyArray_TYPE(rows_all) != cnp.NPY_INT64 or cnp.PyArray_NDIM(rows_all) != 1
+                or cnp.PyArray_TYPE(ys) != cnp.PyArray_TYPE(targets)
+                or cnp.PyArray_NDIM(ys) != cnp.PyArray_NDIM(targets)
+                or cnp.PyArray_NDIM(ys) == 0 or cnp.PyArray_DIMS(ys)[0] != n_rows or N == 0
+                or batch_size <= 0 or not 0 <= first < last):
+            return loss_sum, 0
+        for d in range(1, cnp.PyArray_NDIM(ys)):
+            if cnp.PyArray_DIMS(ys)[d] != cnp.PyArray_DIMS(targets)[d]:
+                return loss_sum, 0
+        cdef Py_ssize_t row_bytes = cnp.PyArray_NBYTES(targets) // N
+        cdef const int64_t* rows
+        cdef char* y_data = data(ys)
+        cdef char* t_data = data(targets)
+        cdef Py_ssize_t b = first, k, lo
+        cdef double value
+        clock = time.perf_counter
+        start = clock()
+        try:
+            while b < last:
+                lo = b * batch_size
+                if lo >= n_order or min(batch_size, n_order - lo) != N:
+                    break
+                rows = <const int64_t*>data(rows_all) + lo
+                if not indices_below(rows, N, n_rows):
+                    break
+                for k in range(N):
+                    memcpy(t_data + k * row_bytes, y_data + rows[k] * row_bytes, row_bytes)
+                if b == first:
+                    # the first by run(): its records made or checked, its workspaces sized
+                    value_or_none = self.run(x, batch_target, loss_fn, optimizer,
+                                             max_grad_norm, order[lo:lo + N])
+                    if value_or_none is None:
+                        break
+                    value = value_or_none
+                    if self.loss_args.input_unchecked:  # BCE checks each output: run() each time
+                        last = b + 1
+                else:
+                    if not (loss_fn is self.loss_owner and optimizer is self.optimizer_owner
+                            and self.optimizer_state.configured()
+                            and self.loss_args.made_for(self.outputs[self.n_layers - 1],
+                                                        batch_target)):
+                        break
+                    value = self.run_parts(FORWARD | LOSS_BACKWARD | UPDATE, xs, rows, N,
+                                           self.loss_args, self.optimizer_state, max_grad_norm)
+                    self.compiled_steps += 1
+                loss_sum += value * N
+                b += 1
+                PyErr_CheckSignals()  # Ctrl-C's handler; its exception (if any) propagates
+                if (stop is not None and stop()) or clock() - start >= seconds:
+                    break
+        finally:
+            if b > first + 1:  # what run() leaves behind, after the last step
+                self.publish_forward()
+                last_grad = self.loss_args.grad_cache
+                if last_grad is not None:
+                    (<LossGrad>last_grad).grad = self.grad_outputs[self.n_layers - 1]
+                    (<LossGrad>last_grad).is_workspace = True
+        return loss_sum, b - first
 
     cdef double run_parts(self, int parts, cnp.ndarray x, const int64_t* rows, Py_ssize_t N,
                           LossArgs loss, OptimizerState opt, max_grad_norm=None):

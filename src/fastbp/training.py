@@ -355,12 +355,21 @@ class _BatchTargets:
     def __init__(self):
         self._arrays = {}
 
-    def gather(self, y, rows):
-        batch = self._arrays.get(len(rows))
+    def array(self, y, size):
+        """The target array of this batch size, for y's rows."""
+        batch = self._arrays.get(size)
         if batch is None or batch.dtype != y.dtype or batch.shape[1:] != y.shape[1:]:
-            batch = self._arrays[len(rows)] = np.empty((len(rows),) + y.shape[1:], y.dtype)
+            batch = self._arrays[size] = np.empty((size,) + y.shape[1:], y.dtype)
+        return batch
+
+    def gather(self, y, rows):
+        batch = self.array(y, len(rows))
         y.take(rows, axis=0, out=batch)
         return batch
+
+
+# How long the compiled step runs batches before fit looks at Ctrl-C and the progress bar.
+_BATCHES_SECONDS = 0.05
 
 
 def _whole_batch_step(net):
@@ -372,6 +381,20 @@ def _whole_batch_step(net):
             return train_step(x[rows], y[rows], loss_fn, optimizer, **step_kwargs)
         return gathered_step(x, targets.gather(y, rows), rows, loss_fn, optimizer,
                              **step_kwargs)
+
+    def run_batches(x, y, order, first, last, batch_size, loss_fn, optimizer, step_kwargs,
+                    loss_sum, stop):
+        """Shuffled batches first, ... (before last) in one compiled call, until stop():
+        (loss_sum, batches run); see TrainStep.run_batches."""
+        max_grad_norm = step_kwargs.get("max_grad_norm")
+        if max_grad_norm is not None:
+            max_grad_norm = v.real_number(max_grad_norm, "max_grad_norm")
+        size = min(batch_size, len(order) - first * batch_size)
+        return net._step.run_batches(x, y, order, first, last, batch_size,
+                                     targets.array(y, size), loss_fn, optimizer,
+                                     max_grad_norm, loss_sum, _BATCHES_SECONDS, stop)
+
+    step.run_batches = run_batches
     return step
 
 
@@ -408,8 +431,11 @@ def _fit(net, x, y, loss_fn, optimizer, *, epochs, batch_size, shuffle, seed, va
     best_loss, best_state, waited = math.inf, None, 0
     bar = _Bar(epochs, n_batches) if show else None
     every = bar.every if bar is not None else 0
+    run_batches = getattr(batch_step, "run_batches", None)
 
     with _CtrlC(catch_ctrl_c) as ctrl_c:
+        def pressed():
+            return ctrl_c.pressed
         try:
             for epoch in range(epochs):
                 t0 = time.perf_counter()
@@ -419,13 +445,23 @@ def _fit(net, x, y, loss_fn, optimizer, *, epochs, batch_size, shuffle, seed, va
                     bar.start(epoch)
                 if shuffle:
                     order = rng.permutation(n_train)
-                    for i, k in enumerate(starts, 1):
-                        b = order[k:k + batch_size]
-                        loss_sum += batch_step(x, y, b, loss_fn, optimizer, **step_kwargs) * len(b)
+                    i = 0
+                    while i < n_batches:
+                        done = 0
+                        if run_batches is not None:  # the compiled step runs them (same floats)
+                            loss_sum, done = run_batches(x, y, order, i, n_batches, batch_size,
+                                                         loss_fn, optimizer, step_kwargs,
+                                                         loss_sum, pressed)
+                        if done == 0:
+                            b = order[i * batch_size:(i + 1) * batch_size]
+                            loss_sum += batch_step(x, y, b, loss_fn, optimizer,
+                                                   **step_kwargs) * len(b)
+                            done = 1
+                        i += done
                         if ctrl_c.pressed:
                             break
-                        if every and i % every == 0:
-                            bar.update(i, min(k + batch_size, n_train), loss_sum)
+                        if bar is not None:
+                            bar.update(i, min(i * batch_size, n_train), loss_sum)
                 else:
                     for i, k in enumerate(starts, 1):
                         loss_sum += batch_step(x, y, slice(k, k + batch_size), loss_fn, optimizer,
