@@ -452,7 +452,8 @@ def _fit(net, x, y, loss_fn, optimizer, *, epochs, batch_size, shuffle, seed, va
                             loss_sum, done = run_batches(x, y, order, i, n_batches, batch_size,
                                                          loss_fn, optimizer, step_kwargs,
                                                          loss_sum, pressed)
-                        if done == 0:
+                        if done == 0:  # not a step it runs: one by one from now on
+                            run_batches = None
                             b = order[i * batch_size:(i + 1) * batch_size]
                             loss_sum += batch_step(x, y, b, loss_fn, optimizer,
                                                    **step_kwargs) * len(b)
