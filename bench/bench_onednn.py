@@ -32,8 +32,8 @@ Measured, per shape, float32, row-major:
               dnnl-gomp   dnnl_sgemm of onednn-cpu-gomp 3.2 (GNU OpenMP threads)
   forward   y = act(x Wᵀ + b) of each layer (act: the workload's hidden activation, and on
             the last layer the one bench_workloads.py gives it: none for cross entropy):
-              fastbp      fastbp._dense.linear (bias fill + gemm NT beta=1) then
-                          fastbp._activations.forward in place
+              fastbp      fastbp._dense.linear (gemm NT, then the bias added in one
+                          pass) then fastbp._activations.forward in place
               dnnl-mm     oneDNN 3.2's matmul primitive, W as a transposed (ba) view, bias
                           fused, eltwise post-op (relu / logistic); the primitive is created
                           once per shape and executed repeatedly, + dnnl_stream_wait
