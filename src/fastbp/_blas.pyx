@@ -8,6 +8,21 @@ then takes the products of at least ``large_min_mnk`` multiply-adds, where it wi
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
+cdef extern from "fastbp_small_gemm.h" nogil:
+    int fastbp_small_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                           const float* a, int lda, const float* b, int ldb, float beta,
+                           float* c, int ldc)
+    int fastbp_small_dgemm(int trans_a, int trans_b, int m, int n, int k, double alpha,
+                           const double* a, int lda, const double* b, int ldb, double beta,
+                           double* c, int ldc)
+    const char* fastbp_small_gemm_variant(int v)
+    int fastbp_small_sgemm_variant(int v, int trans_a, int trans_b, int m, int n, int k,
+                                   float alpha, const float* a, int lda, const float* b,
+                                   int ldb, float beta, float* c, int ldc)
+    int fastbp_small_dgemm_variant(int v, int trans_a, int trans_b, int m, int n, int k,
+                                   double alpha, const double* a, int lda, const double* b,
+                                   int ldb, double beta, double* c, int ldc)
+
 # The Fortran BLAS interface, 32-bit integers (LP64), as scipy's own pointers have it.
 ctypedef void (*sgemm_fn)(char*, char*, int*, int*, int*, float*, float*, int*,
                           float*, int*, float*, float*, int*) noexcept nogil
@@ -17,6 +32,11 @@ ctypedef void (*dgemm_fn)(char*, char*, int*, int*, int*, double*, double*, int*
 cdef sgemm_fn large_sgemm = NULL
 cdef dgemm_fn large_dgemm = NULL
 cdef long long large_min_mnk = 0
+
+# Products of at most this many multiply-adds run on fastbp's own kernel (csrc/
+# fastbp_small_gemm.c) when it takes them (alpha 1, beta 0 or 1, k small enough).
+SMALL_MAX_MNK_DEFAULT = 0
+cdef long long small_max_mnk = SMALL_MAX_MNK_DEFAULT
 
 
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -29,6 +49,13 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     Cᵀ = op(B)ᵀ op(A)ᵀ: the same call with the operands swapped.
     Trusts: m, n, k >= 1 and leading dimensions that fit the arrays.
     """
+    if <long long>m * n * k <= small_max_mnk:
+        if floating is float:
+            if fastbp_small_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+                return
+        else:
+            if fastbp_small_dgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+                return
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
     cdef bint large = <long long>m * n * k >= large_min_mnk
@@ -67,6 +94,82 @@ def set_large_gemm(size_t sgemm_address, size_t dgemm_address, long long min_mnk
 def large_gemm_min_mnk():
     """The size (m·n·k) from which the large-product GEMM runs, or None without one."""
     return None if large_sgemm == NULL else large_min_mnk
+
+
+def set_small_gemm(long long max_mnk):
+    """Run the products of at most ``max_mnk`` multiply-adds on the small kernel (0: none)."""
+    global small_max_mnk
+    small_max_mnk = max_mnk
+
+
+def small_gemm_max_mnk():
+    """The size (m·n·k) up to which the small kernel runs, 0 when it is off."""
+    return small_max_mnk
+
+
+def small_gemm_variant(int v=-1):
+    """The name of the small kernel's variant ``v`` (-1: the one this CPU runs), or None
+    when this build has no such variant or this CPU cannot run it."""
+    cdef const char* name
+    if v < 0:
+        v = 0
+        while fastbp_small_gemm_variant(v) == NULL:
+            v += 1
+    name = fastbp_small_gemm_variant(v)
+    return None if name == NULL else name.decode()
+
+
+def gemm_strided(str kernel, bint trans_a, bint trans_b, double alpha,
+                 const floating[:, :] a, const floating[:, :] b, double beta,
+                 floating[:, :] c, int variant=-1, int repeat=1):
+    """Test and benchmark twin: C := alpha op(A) op(B) + beta C through ``kernel``:
+    "gemm" (routed as every product is), "blas" (scipy's) or "small" (the small kernel's
+    ``variant``, -1: the one this CPU runs), ``repeat`` times in one nogil block.
+    The rows may be strided (the leading dimensions), the elements not.
+    Returns False when the small kernel refused the product (then C is untouched).
+
+    Trusts: shapes agree, none is empty, unit element strides.
+    """
+    cdef int m = c.shape[0]
+    cdef int n = c.shape[1]
+    cdef int k = a.shape[0] if trans_a else a.shape[1]
+    cdef int lda = a.strides[0] // sizeof(floating)
+    cdef int ldb = b.strides[0] // sizeof(floating)
+    cdef int ldc = c.strides[0] // sizeof(floating)
+    cdef char ta = b'T' if trans_a else b'N'
+    cdef char tb = b'T' if trans_b else b'N'
+    cdef floating alpha_ = <floating>alpha
+    cdef floating beta_ = <floating>beta
+    cdef int which = 0 if kernel == "gemm" else 1 if kernel == "blas" else 2
+    cdef int done = 1, r
+    with nogil:
+        for r in range(repeat):
+            if which == 0:
+                gemm(trans_a, trans_b, m, n, k, alpha_, &a[0, 0], lda, &b[0, 0], ldb,
+                     beta_, &c[0, 0], ldc)
+            elif which == 1:
+                if floating is float:
+                    sgemm(&tb, &ta, &n, &m, &k, &alpha_, <float*>&b[0, 0], &ldb,
+                          <float*>&a[0, 0], &lda, &beta_, &c[0, 0], &ldc)
+                else:
+                    dgemm(&tb, &ta, &n, &m, &k, &alpha_, <double*>&b[0, 0], &ldb,
+                          <double*>&a[0, 0], &lda, &beta_, &c[0, 0], &ldc)
+            elif variant < 0:
+                if floating is float:
+                    done = fastbp_small_sgemm(trans_a, trans_b, m, n, k, alpha_, &a[0, 0], lda,
+                                              &b[0, 0], ldb, beta_, &c[0, 0], ldc)
+                else:
+                    done = fastbp_small_dgemm(trans_a, trans_b, m, n, k, alpha_, &a[0, 0], lda,
+                                              &b[0, 0], ldb, beta_, &c[0, 0], ldc)
+            elif floating is float:
+                done = fastbp_small_sgemm_variant(variant, trans_a, trans_b, m, n, k, alpha_,
+                                                  &a[0, 0], lda, &b[0, 0], ldb, beta_,
+                                                  &c[0, 0], ldc)
+            else:
+                done = fastbp_small_dgemm_variant(variant, trans_a, trans_b, m, n, k, alpha_,
+                                                  &a[0, 0], lda, &b[0, 0], ldb, beta_,
+                                                  &c[0, 0], ldc)
+    return done != 0
 
 
 def gemm_memview(bint trans_a, bint trans_b, double alpha,
