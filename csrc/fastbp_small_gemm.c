@@ -314,9 +314,8 @@ FBS_INLINE FBS_TARGET void FN(store_part_)(FBS_T* p, int cnt, VEC v)
 }
 
 /* C[0:mr, 0:width] (+)= op(A)[0:mr, 0:k] op(B)[0:k, 0:nv L], row p of op(B) at b + p ldb.
- * part: width < nv L (the last vector is partial: masked where the ISA has masks, else
- * b is a zero-padded copy).  mr, nv, ta and part are constants where this is inlined, so
- * acc lives in registers. */
+ * part: width < nv L (the last vector of C is partial; b is then a zero-padded copy).
+ * mr, nv, ta and part are constants where this is inlined, so acc lives in registers. */
 FBS_INLINE FBS_TARGET void FN(tile_)(const int mr, const int nv, const int ta, const int part,
                                      const int k, const FBS_T* a, const ptrdiff_t lda,
                                      const FBS_T* b, const ptrdiff_t ldb, FBS_T* c,
@@ -334,8 +333,7 @@ FBS_INLINE FBS_TARGET void FN(tile_)(const int mr, const int nv, const int ta, c
     for (p = 0; p < k; p++) {
         FBS_UNROLL
         for (v = 0; v < nv; v++)
-            bv[v] = FBS_MASKS && part && v == nv - 1 ? FN(load_part_)(b + p * ldb + v * L, last)
-                                                     : FN(load_)(b + p * ldb + v * L);
+            bv[v] = FN(load_)(b + p * ldb + v * L);
         FBS_UNROLL
         for (r = 0; r < mr; r++) {
             const FBS_T s = ta ? a[p * lda + r] : a[r * lda + p];
@@ -363,8 +361,8 @@ FBS_INLINE FBS_TARGET void FN(tile_)(const int mr, const int nv, const int ta, c
     }
 }
 
-/* Every row block of one panel of C: MR rows at a time (2 MR for a one-vector panel: as
- * many accumulators, for as many multiply-adds in flight), then 8, 4, 2, 1.  One function (not
+/* Every row block of one panel of C: FBS_MR, FBS_MR1 or FBS_MR1N rows at a time, then 8, 4,
+ * 2, 1.  One function (not
  * inlined) per (nv, ta, part): the tile's loop then has the registers to itself (inlined
  * into the driver, GCC kept its pointers in vector registers, moved back at every step). */
 #define DEFINE_PANEL(nv, ta, part)                                                          \
@@ -375,12 +373,12 @@ FBS_INLINE FBS_TARGET void FN(tile_)(const int mr, const int nv, const int ta, c
         const int nv_ = nv, ta_ = ta, part_ = part;                                         \
         const int rows = nv == 2 ? FBS_MR : ta ? FBS_MR1 : FBS_MR1N;                        \
         int i = 0;                                                                          \
-        for (; i + rows <= m; i += rows)                                                    \
+        /* full tiles, but never a last one of fewer than 8 rows after them: 16 = 8 + 8,  \
+         * not 12 + 4 (a 4-row, one-vector tile has 4 chains of multiply-adds: half speed) */ \
+        for (; m - i >= rows + (rows > 8 ? 8 : 0) || m - i == rows; i += rows)              \
             TILE(rows);                                                                     \
-        if (rows > 8 && (m - i) & 8) {                                                      \
+        for (; rows > 8 && m - i >= 8; i += 8)                                              \
             TILE(8);                                                                        \
-            i += 8;                                                                         \
-        }                                                                                   \
         if (rows > 4 && (m - i) & 4) {                                                      \
             TILE(4);                                                                        \
             i += 4;                                                                         \
@@ -499,14 +497,20 @@ FBS_INLINE FBS_TARGET void FN(pack_bt_)(const int k, const FBS_T* b, const ptrdi
 }
 #endif
 
-/* buf[p pw + j] = B[p, j0 + j] for j < width, 0 for width <= j < pw (B is k x n). */
-FBS_INLINE FBS_TARGET void FN(pack_b_)(const int k, const FBS_T* b, const ptrdiff_t ldb,
-                                       const int j0, const int width, const int pw, FBS_T* buf)
+/* buf[p pw + j] = B[p, j0 + j] for j < width, 0 for width <= j < pw (B is k x n, pw = nv L,
+ * width > (nv - 1) L). */
+FBS_INLINE FBS_TARGET void FN(pack_b_)(const int nv, const int k, const FBS_T* b,
+                                       const ptrdiff_t ldb, const int j0, const int width,
+                                       FBS_T* buf)
 {
-    int p, j;
-    for (p = 0; p < k; p++)
-        for (j = 0; j < pw; j++)
-            buf[p * pw + j] = j < width ? b[p * ldb + j0 + j] : 0;
+    int p;
+    for (p = 0; p < k; p++) {
+        const FBS_T* src = b + p * ldb + j0;
+        if (nv == 2)
+            FN(store_)(buf + p * 2 * L, FN(load_)(src));
+        FN(store_)(buf + (p * nv + nv - 1) * L,
+                   FN(load_part_)(src + (nv - 1) * L, width - (nv - 1) * L));
+    }
 }
 
 /* The panel of columns j0 : j0 + width, nv vectors wide: op(B)'s panel in place or packed. */
@@ -523,8 +527,8 @@ FBS_INLINE FBS_TARGET void FN(columns_)(const int nv, const int part, const int 
         FN(pack_bt_)(k, b, ldb, j0, width, nv * L, buf);
         bp = buf;
         bs = nv * L;
-    } else if (part && !FBS_MASKS) {
-        FN(pack_b_)(k, b, ldb, j0, width, nv * L, buf);
+    } else if (part) { /* zero-padded: the tile's loads stay whole, none past the row */
+        FN(pack_b_)(nv, k, b, ldb, j0, width, buf);
         bp = buf;
         bs = nv * L;
     }

@@ -1,8 +1,13 @@
-"""Row-major GEMM: the one place that knows BLAS is column-major, and which BLAS runs.
+"""Row-major GEMM: the one place that knows BLAS is column-major, and which kernel runs.
 
-Every product goes to scipy's BLAS (``cython_blas``), unless ``fastbp._gemm_backend``
-has handed over a faster library's ``sgemm``/``dgemm`` (MKL, the ``mkl`` extra): that one
-then takes the products of at least ``large_min_mnk`` multiply-adds, where it wins.
+Three kernels, by the product's shape:
+- fastbp's own register-blocked kernel (``csrc/fastbp_small_gemm.c``) for the small x·Wᵀ
+  products it wins (``small_route``: SMALL_ROUTE), on the CPUs it was measured on
+  (x86-64-v4 and v3 builds of it);
+- a faster library's ``sgemm``/``dgemm`` when ``fastbp._gemm_backend`` has handed one over
+  (MKL, the ``mkl`` extra), for the products of at least ``large_min_mnk`` multiply-adds;
+- scipy's BLAS (``cython_blas``) for everything else.
+The measurements behind both thresholds are in bench/README.md.
 """
 
 from cython cimport floating
@@ -33,10 +38,28 @@ cdef sgemm_fn large_sgemm = NULL
 cdef dgemm_fn large_dgemm = NULL
 cdef long long large_min_mnk = 0
 
-# Products of at most this many multiply-adds run on fastbp's own kernel (csrc/
-# fastbp_small_gemm.c) when it takes them (alpha 1, beta 0 or 1, k small enough).
-SMALL_MAX_MNK_DEFAULT = 0
-cdef long long small_max_mnk = SMALL_MAX_MNK_DEFAULT
+# fastbp's own kernel (csrc/fastbp_small_gemm.c) takes x·Wᵀ (trans_b, not trans_a) of
+# m·n·k <= small_max_mnk where it beat OpenBLAS's AVX-512 kernels at 1 thread
+# (bench/bench_small_gemm.py, bench/README.md): m >= 16 rows and n >= 32 columns (below,
+# packing Wᵀ costs more than it saves), or m >= 128 for narrower n (it then amortizes the
+# vector's unused lanes).  Below 2**20 multiply-adds: above, MKL when installed.  The other
+# transpositions are not routed: there OpenBLAS's kernels are as fast (within ±10%).
+cdef enum:
+    SMALL_MIN_M = 16
+    SMALL_MIN_N = 32
+    SMALL_MIN_M_NARROW = 128
+SMALL_MAX_MNK = (1 << 20) - 1
+SMALL_ROUTE = (f"x·Wᵀ (trans_b) of m*n*k < 2^20 with m >= {SMALL_MIN_M} and n >= "
+               f"{SMALL_MIN_N}, or m >= {SMALL_MIN_M_NARROW}")
+# Only the variants measured (x86-64-v4 against OpenBLAS's SkylakeX kernels, v3 against
+# its Haswell ones); the 16-byte and plain C ones never beat a BLAS.
+SMALL_ROUTED_VARIANTS = ("x86-64-v4", "x86-64-v3")
+cdef long long small_max_mnk = 0
+
+
+cdef inline bint small_route(bint trans_a, bint trans_b, int m, int n, int k) noexcept nogil:
+    return (trans_b and not trans_a and <long long>m * n * k <= small_max_mnk
+            and (m >= SMALL_MIN_M_NARROW or (m >= SMALL_MIN_M and n >= SMALL_MIN_N)))
 
 
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -49,7 +72,7 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     Cᵀ = op(B)ᵀ op(A)ᵀ: the same call with the operands swapped.
     Trusts: m, n, k >= 1 and leading dimensions that fit the arrays.
     """
-    if <long long>m * n * k <= small_max_mnk:
+    if small_route(trans_a, trans_b, m, n, k):  # (the kernel refuses alpha != 1 and the like)
         if floating is float:
             if fastbp_small_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
                 return
@@ -97,14 +120,20 @@ def large_gemm_min_mnk():
 
 
 def set_small_gemm(long long max_mnk):
-    """Run the products of at most ``max_mnk`` multiply-adds on the small kernel (0: none)."""
+    """Route products of at most ``max_mnk`` multiply-adds to the small kernel, the shapes
+    it wins (see ``small_route``); 0: none (benchmarks and tests, openblas_only())."""
     global small_max_mnk
     small_max_mnk = max_mnk
 
 
 def small_gemm_max_mnk():
-    """The size (m·n·k) up to which the small kernel runs, 0 when it is off."""
+    """The size (m·n·k) up to which the small kernel takes products, 0 when it is off."""
     return small_max_mnk
+
+
+def small_gemm_routes(bint trans_a, bint trans_b, int m, int n, int k):
+    """Test twin of the router: whether ``gemm`` gives this product to the small kernel."""
+    return small_route(trans_a, trans_b, m, n, k)
 
 
 def small_gemm_variant(int v=-1):
@@ -184,3 +213,7 @@ def gemm_memview(bint trans_a, bint trans_b, double alpha,
     cdef int k = a.shape[0] if trans_a else a.shape[1]
     gemm(trans_a, trans_b, m, n, k, <floating>alpha, &a[0, 0], a.shape[1],
          &b[0, 0], b.shape[1], <floating>beta, &c[0, 0], c.shape[1])
+
+
+if small_gemm_variant() in SMALL_ROUTED_VARIANTS:
+    set_small_gemm(SMALL_MAX_MNK)

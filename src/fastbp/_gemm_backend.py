@@ -10,7 +10,9 @@ count and on the arrays' alignment, and ``train_step`` could not be the same flo
 the public calls it fuses.
 
 ``FASTBP_GEMM=openblas`` keeps every product on scipy's OpenBLAS; ``FASTBP_GEMM=mkl``
-makes a missing or unusable MKL an ImportError instead of a quiet fallback.
+makes a missing or unusable MKL an ImportError instead of a quiet fallback.  Either way the
+small x·Wᵀ products that fastbp's own kernel wins run on it (``_blas.small_route``), as the
+tiniest ones run on _dense's plain loop.
 """
 
 from __future__ import annotations
@@ -120,19 +122,26 @@ def _set_openblas(reason: str) -> None:
 
 def state() -> dict[str, Any]:
     """The choice, for show_config: library, then version, path, min_mnk and
-    one_openmp_pool (MKL's threads are the kernels') for MKL, or the reason for OpenBLAS."""
-    return {key: value for key, value in _state.items() if key != "addresses"}
+    one_openmp_pool (MKL's threads are the kernels') for MKL, or the reason for OpenBLAS;
+    and small_kernel, the small kernel's variant when it takes products (else None)."""
+    small = _blas.small_gemm_variant() if _blas.small_gemm_max_mnk() else None
+    return {**{key: value for key, value in _state.items() if key != "addresses"},
+            "small_kernel": small}
 
 
 @contextlib.contextmanager
 def openblas_only() -> Iterator[None]:
-    """Every product on scipy's OpenBLAS inside the block (benchmarks and tests compare
-    the two libraries in one process); the choice made at import comes back after it."""
+    """Every product on scipy's OpenBLAS inside the block, the small kernel's too
+    (benchmarks and tests compare the libraries in one process); the choice made at
+    import comes back after it."""
+    small = _blas.small_gemm_max_mnk()
     _blas.set_large_gemm(0, 0, 0)
+    _blas.set_small_gemm(0)
     _optim.set_parallel_updates(False)
     try:
         yield
     finally:
+        _blas.set_small_gemm(small)
         if _state["library"] == "mkl":
             _blas.set_large_gemm(*_state["addresses"], _state["min_mnk"])
             _optim.set_parallel_updates(_state["one_openmp_pool"])
