@@ -33,26 +33,30 @@
 #include <stddef.h>
 #include <string.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define FBS_VECTORS 1 /* GCC/clang vector extensions; elsewhere (MSVC) plain C */
+/* -DFASTBP_SMALL_GEMM_PLAIN_C builds the plain C path alone (MSVC's), to check it compiles
+ * as ISO C with GCC: gcc -std=c11 -Wpedantic -DFASTBP_SMALL_GEMM_PLAIN_C -Icsrc -c ... */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(FASTBP_SMALL_GEMM_PLAIN_C)
+#define FBS_VECTORS 1 /* GCC/clang vector extensions */
 #define FBS_ALIGNED __attribute__((aligned(64)))
 #define FBS_INLINE static inline __attribute__((always_inline))
 #define FBS_NOINLINE static __attribute__((noinline))
+/* Loops over the accumulators unrolled fully, so they stay in registers (GCC's own limit
+ * left some tiles' accumulators in memory, stored at every step). */
+#define FBS_UNROLL _Pragma("GCC unroll 16")
 #else
 #define FBS_VECTORS 0
 #define FBS_ALIGNED
+#define FBS_UNROLL
+#if defined(_MSC_VER)
 #define FBS_INLINE static __forceinline
 #define FBS_NOINLINE static __declspec(noinline)
-#endif
-/* Loops over the accumulators unrolled fully, so they stay in registers (GCC's own limit
- * left some tiles' accumulators in memory, stored at every step). */
-#if defined(__GNUC__) || defined(__clang__)
-#define FBS_UNROLL _Pragma("GCC unroll 16")
 #else
-#define FBS_UNROLL
+#define FBS_INLINE static inline
+#define FBS_NOINLINE static
+#endif
 #endif
 /* In-register transposes need GCC's __builtin_shuffle; clang packs B^T element by element. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if FBS_VECTORS && defined(__GNUC__) && !defined(__clang__)
 #define FBS_SHUFFLE 1
 #else
 #define FBS_SHUFFLE 0
@@ -60,6 +64,14 @@
 
 #if FBS_VECTORS && defined(FASTBP_CLONE_LEVEL)
 #include <immintrin.h>
+#endif
+/* Plain C asks for the fused multiply-add by name where the target has one (aarch64):
+ * GCC turns a one-accumulator tile's loop into a vector multiply and in-order scalar adds,
+ * unfused, where every other tile fuses; fma() keeps each element's operations the same. */
+#if defined(__FP_FAST_FMA) && defined(__FP_FAST_FMAF)
+#define FBS_PLAIN_FMA 1
+#else
+#define FBS_PLAIN_FMA 0
 #endif
 
 #define FBS_CAT_(a, b) a##b
@@ -126,7 +138,7 @@ typedef int (*small_dgemm_fn)(int ta, int tb, int m, int n, int k, const double*
 #include "fastbp_small_gemm.c"
 #undef FBS_PASS
 
-#ifdef FASTBP_CLONE_LEVEL
+#if FBS_VECTORS && defined(FASTBP_CLONE_LEVEL)
 static int runs_v4(void)
 {
     __builtin_cpu_init();
@@ -339,7 +351,13 @@ FBS_INLINE FBS_TARGET void FN(tile_)(const int mr, const int nv, const int ta, c
             const FBS_T s = ta ? a[p * lda + r] : a[r * lda + p];
             FBS_UNROLL
             for (v = 0; v < nv; v++)
+#if FBS_VBYTES == 0 && FBS_PLAIN_FMA && FBS_F64
+                acc[r][v] = fma(bv[v], s, acc[r][v]);
+#elif FBS_VBYTES == 0 && FBS_PLAIN_FMA
+                acc[r][v] = fmaf(bv[v], s, acc[r][v]);
+#else
                 acc[r][v] = acc[r][v] + bv[v] * s;
+#endif
         }
     }
     FBS_UNROLL
