@@ -2,8 +2,8 @@
 
 Three kernels, by the product's shape:
 - fastbp's own register-blocked kernel (``csrc/fastbp_small_gemm.c``) for the small x·Wᵀ
-  products it wins (``small_route``: SMALL_ROUTE), on the CPUs it was measured on
-  (x86-64-v4 and v3 builds of it);
+  products it wins (``small_route``: SMALL_ROUTE), where it was measured (its x86-64-v4
+  variant: AVX-512);
 - a faster library's ``sgemm``/``dgemm`` when ``fastbp._gemm_backend`` has handed one over
   (MKL, the ``mkl`` extra), for the products of at least ``large_min_mnk`` multiply-adds;
 - scipy's BLAS (``cython_blas``) for everything else.
@@ -43,7 +43,8 @@ cdef long long large_min_mnk = 0
 # (bench/bench_small_gemm.py, bench/README.md): m >= 16 rows and n >= 32 columns (below,
 # packing Wᵀ costs more than it saves), or m >= 128 for narrower n (it then amortizes the
 # vector's unused lanes).  Below 2**20 multiply-adds: above, MKL when installed.  The other
-# transpositions are not routed: there OpenBLAS's kernels are as fast (within ±10%).
+# transpositions are not routed: on the training shapes the kernel ran at 0.74-1.04x
+# OpenBLAS's speed there.
 cdef enum:
     SMALL_MIN_M = 16
     SMALL_MIN_N = 32
@@ -51,9 +52,11 @@ cdef enum:
 SMALL_MAX_MNK = (1 << 20) - 1
 SMALL_ROUTE = (f"x·Wᵀ (trans_b) of m*n*k < 2^20 with m >= {SMALL_MIN_M} and n >= "
                f"{SMALL_MIN_N}, or m >= {SMALL_MIN_M_NARROW}")
-# Only the variants measured (x86-64-v4 against OpenBLAS's SkylakeX kernels, v3 against
-# its Haswell ones); the 16-byte and plain C ones never beat a BLAS.
-SMALL_ROUTED_VARIANTS = ("x86-64-v4", "x86-64-v3")
+# Only where it was measured: the x86-64-v4 variant against OpenBLAS's SkylakeX kernels.
+# (v3 against OpenBLAS forced to its Haswell kernels, OPENBLAS_CORETYPE=Haswell on the same
+# CPU, won everywhere, but that OpenBLAS paid ~0.5-3 µs a call, unlike a real Haswell or
+# Zen machine's ~50 ns: not evidence enough.)  The 16-byte and plain C ones are fallbacks.
+SMALL_ROUTED_VARIANTS = ("x86-64-v4",)
 cdef long long small_max_mnk = 0
 
 
@@ -68,8 +71,9 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                floating beta, floating* c, int ldc) noexcept nogil:
     """C[m,n] := alpha * op(A)[m,k] @ op(B)[k,n] + beta * C, all row-major.
 
-    A row-major matrix is its column-major transpose, so we ask BLAS for
-    Cᵀ = op(B)ᵀ op(A)ᵀ: the same call with the operands swapped.
+    The small x·Wᵀ products go to fastbp's own kernel (``small_route``), which reads
+    row-major directly.  For BLAS, a row-major matrix is its column-major transpose, so we
+    ask for Cᵀ = op(B)ᵀ op(A)ᵀ: the same call with the operands swapped.
     Trusts: m, n, k >= 1 and leading dimensions that fit the arrays.
     """
     if small_route(trans_a, trans_b, m, n, k):  # (the kernel refuses alpha != 1 and the like)
