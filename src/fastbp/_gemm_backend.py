@@ -9,10 +9,10 @@ conditional numerical reproducibility, without which its results depend on the t
 count and on the arrays' alignment, and ``train_step`` could not be the same floats as
 the public calls it fuses.
 
-``FASTBP_GEMM=openblas`` keeps every product on scipy's OpenBLAS; ``FASTBP_GEMM=mkl``
-makes a missing or unusable MKL an ImportError instead of a quiet fallback.  Either way the
-small x·Wᵀ products that fastbp's own kernel wins run on it (``_blas.small_route``), as the
-tiniest ones run on _dense's plain loop.
+``FASTBP_GEMM=openblas`` keeps MKL off: every product on scipy's OpenBLAS, but for the
+small x·Wᵀ ones fastbp's own kernel wins (``_blas.small_route``), as the tiniest run on
+_dense's plain loop whatever the library; ``FASTBP_GEMM=mkl`` makes a missing or unusable
+MKL an ImportError instead of a quiet fallback.
 """
 
 from __future__ import annotations
