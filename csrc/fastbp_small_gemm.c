@@ -6,10 +6,11 @@
  * elements of row p of A (trans_a == 1).  op(B) is read in place when its rows are
  * contiguous (trans_b == 0); B^T (trans_b == 1, the forward's x W^T) is first packed, one
  * panel of columns at a time, into a k x panel-width copy on the stack, transposed in
- * registers L x L at a time.  Rows left over from the MR blocks run in blocks of 4, 2, 1;
- * the last, narrower panel uses masked loads and stores where the instruction set has
- * them (AVX-512, AVX2), else a zero-padded packed copy and a partial store: nothing
- * outside the arrays is ever read or written.
+ * registers L x L at a time.  Rows left over from the MR blocks run in blocks of 8, 4, 2,
+ * 1.  The last, narrower panel of op(B) is always such a copy, zero-padded (masked loads
+ * fill it where the instruction set has them, AVX-512 and AVX2), and its columns of C are
+ * stored with masks (else through a copy): nothing outside the arrays is read or written.
+ * One panel at a time bounds the copy by k (FASTBP_SMALL_GEMM_MAX_K), not by n.
  *
  * Layout: this file includes itself.  The outer part (FBS_PASS undefined) lists the
  * instruction sets and dispatches; FBS_PASS 1 instantiates one instruction set for float
