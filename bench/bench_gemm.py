@@ -8,7 +8,8 @@ Candidates, each timed on the same arrays, rounds interleaved:
   scipy       SciPy's bundled OpenBLAS through scipy.linalg.cython_blas (via
               fastbp._blas.gemm_memview inside fastbp._gemm_backend.openblas_only())
   fastbp      fastbp._blas.gemm_memview as imported: MKL from m*n*k >= 2**20 when the mkl
-              extra is installed, else the same as scipy (then not shown)
+              extra is installed, fastbp's small kernel for the small x·Wᵀ it wins (x86-64-v4),
+              else the same as scipy (then not shown)
   numpy       NumPy's bundled OpenBLAS (np.matmul into out=)
   openblas32  the `scipy-openblas32` package's newer OpenBLAS (cblas_sgemm through ctypes;
               skipped when the package is absent)
@@ -102,7 +103,8 @@ def candidates(m, k, n, ta, tb, threads, ob32, mkl_lib):
     opa, opb = (a.T if ta else a), (b.T if tb else b)
     fns = {"scipy": lambda: _blas.gemm_memview(ta, tb, 1.0, a, b, 0.0, c),
            "numpy": lambda: np.matmul(opa, opb, out=c)}
-    if _gemm_backend.state()["library"] == "mkl":
+    state = _gemm_backend.state()
+    if state["library"] == "mkl" or state["small_kernel"]:
         fns["fastbp"] = fns["scipy"]  # (the library is switched around the timed loop)
     args = (101, 112 if ta else 111, 112 if tb else 111, m, n, k, 1.0,
             a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0, c.ctypes.data, n)

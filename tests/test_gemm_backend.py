@@ -188,9 +188,13 @@ def test_show_config_reports_the_choice_and_its_threads():
     gemm = fastbp.show_config(mode="dicts")["blas"]["gemm"]
     lines = fastbp._show_config.format_config(fastbp.show_config(mode="dicts")).splitlines()
     mkl = [lib for lib in threadpoolctl.threadpool_info() if lib["internal_api"] == "mkl"]
+    small = _blas.small_gemm_variant() if _blas.small_gemm_max_mnk() else None
+    assert gemm["small_kernel"] == small
+    assert (f"  small products  fastbp's kernel ({small}) for {_blas.SMALL_ROUTE}" in lines) == bool(small)
     if _blas.large_gemm_min_mnk() is None:
         assert gemm["library"] == "openblas"
-        assert "  every product   scipy's BLAS (below)" in lines
+        assert (f"  {'other products' if small else 'every product '}  scipy's BLAS (below)"
+                in lines)
         return
     assert gemm["library"] == "mkl" and len(mkl) == 1
     assert (f"  used for        m*n*k >= {_blas.large_gemm_min_mnk()} multiply-adds; smaller "

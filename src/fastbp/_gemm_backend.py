@@ -9,8 +9,10 @@ conditional numerical reproducibility, without which its results depend on the t
 count and on the arrays' alignment, and ``train_step`` could not be the same floats as
 the public calls it fuses.
 
-``FASTBP_GEMM=openblas`` keeps every product on scipy's OpenBLAS; ``FASTBP_GEMM=mkl``
-makes a missing or unusable MKL an ImportError instead of a quiet fallback.
+``FASTBP_GEMM=openblas`` keeps MKL off: every product on scipy's OpenBLAS, but for the
+small x·Wᵀ ones fastbp's own kernel wins (``_blas.small_route``), as the tiniest run on
+_dense's plain loop whatever the library; ``FASTBP_GEMM=mkl`` makes a missing or unusable
+MKL an ImportError instead of a quiet fallback.
 """
 
 from __future__ import annotations
@@ -120,19 +122,26 @@ def _set_openblas(reason: str) -> None:
 
 def state() -> dict[str, Any]:
     """The choice, for show_config: library, then version, path, min_mnk and
-    one_openmp_pool (MKL's threads are the kernels') for MKL, or the reason for OpenBLAS."""
-    return {key: value for key, value in _state.items() if key != "addresses"}
+    one_openmp_pool (MKL's threads are the kernels') for MKL, or the reason for OpenBLAS;
+    and small_kernel, the small kernel's variant when it takes products (else None)."""
+    small = _blas.small_gemm_variant() if _blas.small_gemm_max_mnk() else None
+    return {**{key: value for key, value in _state.items() if key != "addresses"},
+            "small_kernel": small}
 
 
 @contextlib.contextmanager
 def openblas_only() -> Iterator[None]:
-    """Every product on scipy's OpenBLAS inside the block (benchmarks and tests compare
-    the two libraries in one process); the choice made at import comes back after it."""
+    """Every product on scipy's OpenBLAS inside the block, the small kernel's too
+    (benchmarks and tests compare the libraries in one process); the choice made at
+    import comes back after it."""
+    small = _blas.small_gemm_max_mnk()
     _blas.set_large_gemm(0, 0, 0)
+    _blas.set_small_gemm(0)
     _optim.set_parallel_updates(False)
     try:
         yield
     finally:
+        _blas.set_small_gemm(small)
         if _state["library"] == "mkl":
             _blas.set_large_gemm(*_state["addresses"], _state["min_mnk"])
             _optim.set_parallel_updates(_state["one_openmp_pool"])

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from fastbp import _build_info, _gemm_backend, _losses
+from fastbp import _blas, _build_info, _gemm_backend, _losses
 from fastbp import _validate as v
 from fastbp._version import __version__
 
@@ -175,14 +175,18 @@ def _blas_lines(title: str, lib: dict[str, Any]) -> list[str]:
 
 
 def _gemm_lines(gemm: dict[str, Any]) -> list[str]:
+    small = []
+    if gemm.get("small_kernel"):
+        small = [f"  small products  fastbp's kernel ({gemm['small_kernel']}) for "
+                 f"{_blas.SMALL_ROUTE}"]
     if gemm["library"] != "mkl":
-        return ["GEMM (fastbp's matrix products)",
-                "  every product   scipy's BLAS (below)",
+        return ["GEMM (fastbp's matrix products)", *small,
+                f"  {'other products' if small else 'every product '}  scipy's BLAS (below)",
                 f"  why             {gemm['reason']}",
                 f"  thread policy   {gemm['thread_policy']}"]
     threads = "unknown" if gemm["threads"] is None else str(gemm["threads"])
     layer = gemm["threading_layer"]
-    return ["GEMM (fastbp's matrix products)",
+    return ["GEMM (fastbp's matrix products)", *small,
             f"  library         {gemm['version']}",
             f"  used for        m*n*k >= {gemm['min_mnk']} multiply-adds; smaller products on "
             "scipy's BLAS (below)",
