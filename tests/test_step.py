@@ -1015,3 +1015,4 @@ def test_run_batches_stops_before_a_batch_it_does_not_run(rng):
         def step(self):
             pass
     assert run_batches(net, x, y, order, 0, 5, 8, loss_fn, Plain())[1] == 0
+    assert run_batches(net, x, y, order, 0, 5, 8, loss_fn, None)[1] == 0  # no update to run

@@ -4,15 +4,15 @@ Its loss and the parameters after it are bit-identical to the five public calls
 (``net.zero_grad(); loss = loss_fn(net(x), target); net.backward(loss_fn.backward());
 optimizer.step()``) because it runs the kernels those calls run, in the same order, on the
 records those calls use (a ReLU runs inside its layer's bias pass, forward and backward:
-the same floats, in one pass over the (N, O) array instead of two): each Layer's (``layer._fused_record()``), the loss's
-(``loss_fn._fused_args(output, target)``, made by the _validate function the loss's own
-call uses, so a bad target raises the same error, here before anything is changed) and
-the optimizer's (``optimizer._fused_record()``, which ``optimizer.step()`` runs too).
-The gradients are written after the forward, which reads none of them, so that BCELoss's
-check of the Net's output can raise with the gradients untouched; zero_grad is no pass of
-its own: each layer's backward overwrites its gradients instead of adding to zeros.  What the step removes
-is the Python around the kernels and the allocations: the workspaces persist between
-calls, sized for one batch size.
+the same floats, in one pass over the (N, O) array instead of two): each Layer's
+(``layer._fused_record()``), the loss's (``loss_fn._fused_args(output, target)``, made by
+the _validate function the loss's own call uses, so a bad target raises the same error,
+here before anything is changed) and the optimizer's (``optimizer._fused_record()``, which
+``optimizer.step()`` runs too). The gradients are written after the forward, which reads
+none of them, so that BCELoss's check of the Net's output can raise with the gradients
+untouched; zero_grad is no pass of its own: each layer's backward overwrites its gradients
+instead of adding to zeros. What the step removes is the Python around the kernels and the
+allocations: the workspaces persist between calls, sized for one batch size.
 
 Shape letters: N batch, I in_features, O out_features.
 """
@@ -370,11 +370,11 @@ cdef class TrainStep:
         max_grad_norm: None or a float (checked by the caller).
         """
         cdef Py_ssize_t n_in = self.slots[0].L.n_in
-        if not (is_ready(x, self.typenum, -1, n_in) and is_c_array(y) and is_c_array(order)
-                and is_c_array(batch_target)):
+        if optimizer is None or not (is_ready(x, self.typenum, -1, n_in) and is_c_array(y)
+                                     and is_c_array(order) and is_c_array(batch_target)):
             return loss_sum, 0
-        cdef cnp.ndarray xs = <cnp.ndarray>x, ys = <cnp.ndarray>y, targets = <cnp.ndarray>batch_target
-        cdef cnp.ndarray rows_all = <cnp.ndarray>order
+        cdef cnp.ndarray xs = <cnp.ndarray>x, ys = <cnp.ndarray>y
+        cdef cnp.ndarray targets = <cnp.ndarray>batch_target, rows_all = <cnp.ndarray>order
         cdef Py_ssize_t n_rows = cnp.PyArray_DIMS(xs)[0], n_order = cnp.PyArray_SIZE(rows_all)
         cdef Py_ssize_t N = cnp.PyArray_DIMS(targets)[0] if cnp.PyArray_NDIM(targets) else 0
         if (cnp.PyArray_TYPE(rows_all) != cnp.NPY_INT64 or cnp.PyArray_NDIM(rows_all) != 1
