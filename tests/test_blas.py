@@ -157,9 +157,11 @@ NOT_ROUTED = [(False, True, 15, 32, 64), (False, True, 16, 31, 64), (False, True
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_routes_the_small_products_it_wins(rng, dtype):
     """The router's rule at each boundary, and gemm giving exactly the bits of the kernel
-    it names: the small kernel's, or (routing off) BLAS's or MKL's."""
+    it names: the small kernel's, or (routing off) BLAS's or MKL's.  On a CPU where the
+    kernel is not routed (no AVX-512), no shape may reach it."""
     if _blas.small_gemm_max_mnk() == 0:
-        pytest.skip(f"the small kernel is not routed on this CPU ({_blas.small_gemm_variant()})")
+        assert not any(_blas.small_gemm_routes(*shape) for shape in ROUTED + NOT_ROUTED)
+        return
     told_apart = False
     for shape in ROUTED + NOT_ROUTED:
         trans_a, trans_b, m, n, k = shape
@@ -184,3 +186,14 @@ def test_gemm_routes_the_small_products_it_wins(rng, dtype):
     # BLAS sums some products in the kernel's order (the same bits), not (16, 32, 64): a
     # router that sent nothing to the small kernel would fail above
     assert told_apart
+
+
+def test_router_switched_off_routes_nothing():
+    """set_small_gemm(0) (openblas_only(), a CPU without the routed variant): no shape."""
+    limit = _blas.small_gemm_max_mnk()
+    _blas.set_small_gemm(0)
+    try:
+        assert not any(_blas.small_gemm_routes(*shape) for shape in ROUTED + NOT_ROUTED)
+    finally:
+        _blas.set_small_gemm(limit)
+    assert _blas.small_gemm_max_mnk() == limit
