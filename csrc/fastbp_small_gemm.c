@@ -197,47 +197,30 @@ static int accepted(int ta, int tb, int m, int n, int k, int lda, int ldb, int l
            && ldc >= n;
 }
 
-int fastbp_small_sgemm_variant(int v, int trans_a, int trans_b, int m, int n, int k,
-                               float alpha, const float* a, int lda, const float* b, int ldb,
-                               float beta, float* c, int ldc)
-{
-    if (!fastbp_small_gemm_variant(v)
-        || !accepted(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta))
-        return 0;
-    return variants[v].s(trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb, beta == 1, c,
-                         ldc);
-}
+/* The public entry points of one element type T (X: s or d, the variants' field). */
+#define FBS_ENTRY_POINTS(T, X)                                                              \
+    int fastbp_small_##X##gemm_variant(int v, int trans_a, int trans_b, int m, int n, int k, \
+                                       T alpha, const T* a, int lda, const T* b, int ldb,   \
+                                       T beta, T* c, int ldc)                               \
+    {                                                                                       \
+        if (!fastbp_small_gemm_variant(v)                                                   \
+            || !accepted(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta))            \
+            return 0;                                                                       \
+        return variants[v].X(trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb,          \
+                             beta == 1, c, ldc);                                            \
+    }                                                                                       \
+    int fastbp_small_##X##gemm(int trans_a, int trans_b, int m, int n, int k, T alpha,      \
+                               const T* a, int lda, const T* b, int ldb, T beta, T* c,      \
+                               int ldc)                                                     \
+    {                                                                                       \
+        if (!accepted(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta))               \
+            return 0;                                                                       \
+        return variants[chosen()].X(trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb,   \
+                                    beta == 1, c, ldc);                                     \
+    }
 
-int fastbp_small_dgemm_variant(int v, int trans_a, int trans_b, int m, int n, int k,
-                               double alpha, const double* a, int lda, const double* b, int ldb,
-                               double beta, double* c, int ldc)
-{
-    if (!fastbp_small_gemm_variant(v)
-        || !accepted(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta))
-        return 0;
-    return variants[v].d(trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb, beta == 1, c,
-                         ldc);
-}
-
-int fastbp_small_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
-                       const float* a, int lda, const float* b, int ldb, float beta, float* c,
-                       int ldc)
-{
-    if (!accepted(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta))
-        return 0;
-    return variants[chosen()].s(trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb,
-                                beta == 1, c, ldc);
-}
-
-int fastbp_small_dgemm(int trans_a, int trans_b, int m, int n, int k, double alpha,
-                       const double* a, int lda, const double* b, int ldb, double beta,
-                       double* c, int ldc)
-{
-    if (!accepted(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta))
-        return 0;
-    return variants[chosen()].d(trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb,
-                                beta == 1, c, ldc);
-}
+FBS_ENTRY_POINTS(float, s)
+FBS_ENTRY_POINTS(double, d)
 
 #elif FBS_PASS == 1 /* one instruction set: its float and double kernels */
 

@@ -344,12 +344,7 @@ cdef class TrainStep:
             state.prepare()  # the optimizer's state buffers, made as its step() makes them
         value = self.run_parts(parts, x, row_index, N, args, state, max_grad_norm)
         self.compiled_steps += 1
-        # what the unfused step leaves behind: each Layer's last input and output, and
-        # the gradient loss_fn.backward() returns
-        self.publish_forward()
-        cdef LossGrad last = args.grad_cache
-        if last is not None:
-            last.grad, last.is_workspace = self.grad_outputs[self.n_layers - 1], True
+        self.leave_what_the_five_calls_leave(args)
         return value
 
     def run_batches(self, x, y, order, Py_ssize_t first, Py_ssize_t last,
@@ -428,12 +423,8 @@ cdef class TrainStep:
                 if (stop is not None and stop()) or clock() - start >= seconds:
                     break
         finally:
-            if b > first + 1:  # what run() leaves behind, after the last step
-                self.publish_forward()
-                last_grad = self.loss_args.grad_cache
-                if last_grad is not None:
-                    (<LossGrad>last_grad).grad = self.grad_outputs[self.n_layers - 1]
-                    (<LossGrad>last_grad).is_workspace = True
+            if b > first + 1:  # (run() did it for the first)
+                self.leave_what_the_five_calls_leave(self.loss_args)
         return loss_sum, b - first
 
     cdef double run_parts(self, int parts, cnp.ndarray x, const int64_t* rows, Py_ssize_t N,
@@ -456,6 +447,14 @@ cdef class TrainStep:
                                    self.n_params, <float*>x_ni, rows, N, loss_rec, opt_rec,
                                    slots, clip, max_norm, self.norms)
         return value
+
+    cdef void leave_what_the_five_calls_leave(self, LossArgs args) except *:
+        """After a step, what the unfused step leaves behind: each Layer's last input and
+        output, and the gradient loss_fn.backward() returns."""
+        self.publish_forward()
+        cdef LossGrad last = args.grad_cache
+        if last is not None:
+            last.grad, last.is_workspace = self.grad_outputs[self.n_layers - 1], True
 
     cdef void publish_forward(self):
         """Each Layer's forward cache: the workspaces that hold its last input and output
