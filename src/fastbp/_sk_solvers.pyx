@@ -20,16 +20,12 @@ from libc.math cimport exp, log, pow, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from fastbp._activations cimport IDENTITY, SIGMOID, SOFTMAX, activation_backward, activation_forward
+from fastbp._activations cimport (IDENTITY, RELU, SIGMOID, SOFTMAX, activation_backward,
+                                  activation_forward)
 from fastbp._blas cimport gemm
 from scipy.linalg.cython_blas cimport ddot, sdot
 
 cnp.import_array()
-
-# The intercept gradients' column sums are kept in a stack array of this many doubles.
-cdef enum:
-    COLUMN_BLOCK = 256
-
 
 cdef inline void* data_of(object a):
     return cnp.PyArray_DATA(<cnp.ndarray>a)
@@ -75,12 +71,51 @@ cdef class _Layers:
         free(self.u)
 
 
+cdef extern from "sk_solvers.h" nogil:
+    void fastbp_sk_add_bias_f32(float* y, const float* b, Py_ssize_t N, Py_ssize_t U)
+    void fastbp_sk_add_bias_f64(double* y, const double* b, Py_ssize_t N, Py_ssize_t U)
+    void fastbp_sk_add_bias_relu_f32(float* y, const float* b, Py_ssize_t N, Py_ssize_t U)
+    void fastbp_sk_add_bias_relu_f64(double* y, const double* b, Py_ssize_t N, Py_ssize_t U)
+    void fastbp_sk_softmax_f32(float* y, Py_ssize_t N, Py_ssize_t C)
+    void fastbp_sk_softmax_f64(double* y, Py_ssize_t N, Py_ssize_t C)
+    void fastbp_sk_finish_coef_grad_f32(float* g, const float* w, Py_ssize_t n, float alpha,
+                                        float sw_sum)
+    void fastbp_sk_finish_coef_grad_f64(double* g, const double* w, Py_ssize_t n,
+                                        double alpha, double sw_sum)
+    void fastbp_sk_intercept_grad_f32(float* gb, const float* delta, Py_ssize_t N,
+                                      Py_ssize_t U, float sw_sum)
+    void fastbp_sk_intercept_grad_f64(double* gb, const double* delta, Py_ssize_t N,
+                                      Py_ssize_t U, double sw_sum)
+    void fastbp_sk_relu_backward_f32(float* delta, const float* z, Py_ssize_t n)
+    void fastbp_sk_relu_backward_f64(double* delta, const double* z, Py_ssize_t n)
+
+
+cdef inline void add_bias(floating* y, const floating* b, Py_ssize_t N, Py_ssize_t U,
+                          bint then_relu) noexcept nogil:
+    """y[n] += b for each row n (then sklearn's relu, in the same pass)."""
+    if floating is float:
+        if then_relu:
+            fastbp_sk_add_bias_relu_f32(y, b, N, U)
+        else:
+            fastbp_sk_add_bias_f32(y, b, N, U)
+    else:
+        if then_relu:
+            fastbp_sk_add_bias_relu_f64(y, b, N, U)
+        else:
+            fastbp_sk_add_bias_f64(y, b, N, U)
+
+
 cdef void output_activation(int out_act, floating* y, Py_ssize_t N, Py_ssize_t C) noexcept nogil:
     """sklearn's output activations, in place: identity, logistic, softmax, or exp (poisson)."""
     cdef Py_ssize_t i
     if out_act == EXP:
         for i in range(N * C):
             y[i] = <floating>exp(y[i])
+    elif out_act == SOFTMAX:
+        if floating is float:
+            fastbp_sk_softmax_f32(y, N, C)
+        else:
+            fastbp_sk_softmax_f64(y, N, C)
     else:
         activation_forward(out_act, y, y, N, C)
 
@@ -88,19 +123,20 @@ cdef void output_activation(int out_act, floating* y, Py_ssize_t N, Py_ssize_t C
 cdef void mlp_forward(Py_ssize_t L, const Py_ssize_t* u, floating** W, floating** b,
                       floating** A, Py_ssize_t B, int act, int out_act) noexcept nogil:
     """A[l+1] = f(A[l] @ W[l] + b[l]) for l < L (A[0] is the input batch, B rows)."""
-    cdef Py_ssize_t l, n, o
+    cdef Py_ssize_t l
     cdef floating* y
+    cdef bint hidden
     for l in range(L):
         y = A[l + 1]
-        # sklearn adds the intercept after the product: BLAS's beta = 1 does the same
-        for n in range(B):
-            memcpy(y + n * u[l + 1], b[l], u[l + 1] * sizeof(floating))
+        hidden = l + 1 < L
+        # the product, then the intercept added to it, as sklearn's two statements
         gemm(False, False, <int>B, <int>u[l + 1], <int>u[l], <floating>1, A[l], <int>u[l],
-             W[l], <int>u[l + 1], <floating>1, y, <int>u[l + 1])
-        if l + 1 < L:
-            activation_forward(act, y, y, B, u[l + 1])
-        else:
+             W[l], <int>u[l + 1], <floating>0, y, <int>u[l + 1])
+        add_bias(y, b[l], B, u[l + 1], hidden and act == RELU)
+        if not hidden:
             output_activation(out_act, y, B, u[l + 1])
+        elif act != RELU:
+            activation_forward(act, y, y, B, u[l + 1])
 
 
 cdef double data_loss(int loss_kind, const floating* p, const floating* y, const floating* sw,
@@ -148,14 +184,13 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
     Returns the loss with its L2 term alpha/2 Σ‖W‖² / Σsw; OUT gW[l], gb[l] (the mean
     gradients with the L2 part), A[1..L] (activations), D[0..L-1] (deltas).
     """
-    cdef Py_ssize_t l, n, i, o, o0, width, C = u[L]
+    cdef Py_ssize_t l, n, i, o, C = u[L]
     cdef int n_w, one = 1
     cdef double sw_sum = 0, sq = 0, loss
     cdef floating inv, a = <floating>alpha
     cdef floating* d
     cdef floating* g
     cdef const floating* w
-    cdef double colsum[COLUMN_BLOCK]
     mlp_forward(L, u, W, b, A, B, act, out_act)
     if sw != NULL:
         for n in range(B):
@@ -187,26 +222,24 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
         # coef_grads = (A[l].T @ delta + alpha W) / sw_sum
         gemm(True, False, <int>u[l], <int>u[l + 1], <int>B, <floating>1, A[l], <int>u[l],
              d, <int>u[l + 1], <floating>0, g, <int>u[l + 1])
-        for i in range(u[l] * u[l + 1]):
-            g[i] = (g[i] + a * w[i]) / inv
-        # intercept_grads = delta.sum(axis=0) / sw_sum, summed row after row as NumPy does
-        # (in double, COLUMN_BLOCK columns at a time so the rows are read contiguously)
-        o0 = 0
-        while o0 < u[l + 1]:
-            width = min(<Py_ssize_t>COLUMN_BLOCK, u[l + 1] - o0)
-            for o in range(width):
-                colsum[o] = 0
-            for n in range(B):
-                for o in range(width):
-                    colsum[o] += d[n * u[l + 1] + o0 + o]
-            for o in range(width):
-                gb[l][o0 + o] = <floating>colsum[o] / inv
-            o0 += width
+        if floating is float:
+            fastbp_sk_finish_coef_grad_f32(g, w, u[l] * u[l + 1], a, inv)
+        else:
+            fastbp_sk_finish_coef_grad_f64(g, w, u[l] * u[l + 1], a, inv)
+        if floating is float:
+            fastbp_sk_intercept_grad_f32(gb[l], d, B, u[l + 1], inv)
+        else:
+            fastbp_sk_intercept_grad_f64(gb[l], d, B, u[l + 1], inv)
         if l > 0:
             # delta[l-1] = (delta[l] @ W[l].T) * f'(A[l])
             gemm(False, True, <int>B, <int>u[l], <int>u[l + 1], <floating>1, d, <int>u[l + 1],
                  w, <int>u[l + 1], <floating>0, D[l - 1], <int>u[l])
-            activation_backward(act, D[l - 1], A[l], D[l - 1], B, u[l])
+            if act != RELU:
+                activation_backward(act, D[l - 1], A[l], D[l - 1], B, u[l])
+            elif floating is float:
+                fastbp_sk_relu_backward_f32(D[l - 1], A[l], B * u[l])
+            else:
+                fastbp_sk_relu_backward_f64(D[l - 1], A[l], B * u[l])
     return loss
 
 

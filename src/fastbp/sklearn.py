@@ -29,7 +29,6 @@ from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
-from sklearn.utils import shuffle
 from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.validation import validate_data
 
@@ -195,7 +194,11 @@ class _FastMLP(BaseMultilayerPerceptron):
             self.n_iter_ = 0
             for it in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # sklearn.utils.shuffle(sample_idx, random_state=...)'s own draws, without
+                    # its input checks (a quarter of a millisecond per epoch)
+                    order = np.arange(n_samples)
+                    self._random_state.shuffle(order)
+                    sample_idx = sample_idx[order]
 
                 accumulated_loss, t, lr = _sk_solvers.epoch(
                     X_train, y_train, sample_weight_train,
