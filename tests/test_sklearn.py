@@ -254,6 +254,36 @@ def test_float32_fit_is_close_to_sklearns():
     assert np.mean(fb.predict(X) == sk.predict(X)) > 0.98
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_softmax_and_relu_outputs_are_sklearns_at_saturating_logits(dtype, rtol):
+    """predict_proba of one set of coefficients, scaled so that the logits reach ±1e3 and
+    most rows' softmax saturates to 0 and 1, against scikit-learn's own forward pass on
+    the same coefficients (its inplace_relu and inplace_softmax).  float64: the exp and
+    the row sum differ from NumPy's in the last bit only; float32: float32 rounding."""
+    X, y = digits(203)  # 203 rows: the softmax's blocks of 8 rows end in a partial one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fb = MLPClassifier(hidden_layer_sizes=(30,), max_iter=3, random_state=0,
+                           dtype=dtype).fit(X, y)
+    sk = sk_nn.MLPClassifier(hidden_layer_sizes=(30,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.fit(X, y)
+    base_coefs, base_intercepts = fb.coefs_, fb.intercepts_
+    Xd = X.astype(dtype)
+    for scale in (1.0, 40.0, 300.0):
+        for est in (sk, fb):
+            est.coefs_ = [(c * scale).astype(dtype) for c in base_coefs]
+            est.intercepts_ = [(b * scale).astype(dtype) for b in base_intercepts]
+        theirs = sk.predict_proba(Xd)
+        ours = fb.predict_proba(Xd)
+        assert ours.dtype == theirs.dtype == dtype
+        if scale == 300.0:  # saturated: exact zeros and ones on most rows
+            assert np.mean(theirs.max(axis=1) == 1.0) > 0.5
+        # atol: NumPy's exp gives subnormals where fastbp's flushes to 0 (below 2^-1022)
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=np.finfo(dtype).tiny)
+
+
 def test_bad_dtype_is_rejected_as_sklearn_rejects_parameters():
     X, y = digits(50)
     with pytest.raises(InvalidParameterError, match="dtype"):
