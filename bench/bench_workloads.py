@@ -17,7 +17,9 @@ Plus the machine's roofs in the same run: sgemm 2048^3 (NumPy's BLAS) and a 256 
 
 Rounds interleave the implementations (a busy machine slows them alike); the table gives
 min and median per step over the rounds and, per round, torch's time / fastbp's.
-Threads: threadpoolctl caps both OpenBLAS copies and OpenMP; torch.set_num_threads.
+Threads: threadpoolctl caps both OpenBLAS copies and OpenMP; torch.set_num_threads; and
+every thread of the process is pinned to that many CPUs (Linux), since XLA's pool, which
+jax.jit runs on, takes neither cap.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left as set (printed); unset them on the
 command line only, e.g. `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...`.
 """
@@ -186,6 +188,26 @@ def epoch_workload():
     return with_openblas_twin(steps)
 
 
+@contextlib.contextmanager
+def on_cpus(count):
+    """Every thread of this process (and those it starts) on the first `count` CPUs it may
+    use, then back: the only cap that jax.jit's XLA pool obeys.  No-op off Linux."""
+    if not hasattr(os, "sched_setaffinity") or not os.path.isdir("/proc/self/task"):
+        yield
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+
+    def pin(cpus):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                os.sched_setaffinity(int(tid), cpus)
+    pin(set(allowed[:count]))
+    try:
+        yield
+    finally:
+        pin(set(allowed))
+
+
 def roofs():
     """sgemm 2048^3 GFLOP/s and 256 MiB copy GB/s, best of 5 (NumPy's BLAS and memcpy)."""
     a = np.ones((2048, 2048), np.float32)
@@ -242,7 +264,7 @@ def main():
                                                         os.environ.get("OPENBLAS_L2_SIZE")))
     results = []
     for threads in args.threads:
-        with threadpool_limits(threads):
+        with threadpool_limits(threads), on_cpus(threads):
             if torch is not None:
                 torch.set_num_threads(threads)
             roof = roofs()
