@@ -113,6 +113,17 @@ def test_classifier_matches_sklearn_every_solver_and_activation(solver, activati
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_layers_wider_than_a_block_of_intercept_sums_match_sklearn(solver):
+    """Hidden layers of 300 and 530 units: the intercept gradients are summed 256 columns
+    at a time, so these take a second and a third, partial, block."""
+    X, y = digits(150)
+    sk, fb = fit_both(sk_nn.MLPClassifier, MLPClassifier, X, y, hidden_layer_sizes=(300, 530),
+                      solver=solver, max_iter=3, random_state=4, batch_size=50,
+                      learning_rate_init=0.01)
+    assert_same_fit(sk, fb, X)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 @pytest.mark.parametrize("task", ["binary", "multilabel"])
 def test_classifier_binary_and_multilabel_match_sklearn(solver, task):
     X, y = make_classification(200, 12, n_informative=6, random_state=1)
