@@ -79,8 +79,8 @@ void SFX(fastbp_sk_finish_coef_grad)(T* restrict g, const T* restrict w, ptrdiff
         g[i] = (g[i] + alpha * w[i]) / sw_sum;
 }
 
-/* intercept_grads = delta.sum(axis=0) / sw_sum: the rows added one after another, in
- * double (NumPy's order), COLUMNS columns at a time so the rows are read contiguously */
+/* intercept_grads = delta.sum(axis=0) / sw_sum: the rows added one after another (NumPy's
+ * order) in double, COLUMNS columns at a time so the rows are read contiguously */
 FASTBP_TARGET_CLONES
 void SFX(fastbp_sk_intercept_grad)(T* restrict gb, const T* restrict delta, ptrdiff_t N,
                                    ptrdiff_t U, T sw_sum)

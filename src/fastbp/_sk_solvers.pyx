@@ -222,13 +222,12 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
         # coef_grads = (A[l].T @ delta + alpha W) / sw_sum
         gemm(True, False, <int>u[l], <int>u[l + 1], <int>B, <floating>1, A[l], <int>u[l],
              d, <int>u[l + 1], <floating>0, g, <int>u[l + 1])
+        # and intercept_grads = delta.sum(axis=0) / sw_sum
         if floating is float:
             fastbp_sk_finish_coef_grad_f32(g, w, u[l] * u[l + 1], a, inv)
-        else:
-            fastbp_sk_finish_coef_grad_f64(g, w, u[l] * u[l + 1], a, inv)
-        if floating is float:
             fastbp_sk_intercept_grad_f32(gb[l], d, B, u[l + 1], inv)
         else:
+            fastbp_sk_finish_coef_grad_f64(g, w, u[l] * u[l + 1], a, inv)
             fastbp_sk_intercept_grad_f64(gb[l], d, B, u[l + 1], inv)
         if l > 0:
             # delta[l-1] = (delta[l] @ W[l].T) * f'(A[l])
