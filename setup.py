@@ -24,7 +24,7 @@ from setuptools.command.build_ext import build_ext
 # One entry per compiled module: extra C sources from csrc/ that it links.
 MODULES = {
     "_blas": ["fastbp_small_gemm.c"],
-    "_dense": [],
+    "_dense": ["fastbp_dense.c"],
     "_activations": ["fastbp_activations.c"],
     "_losses": ["fastbp_kernels.c"],
     "_options": [],

@@ -17,16 +17,11 @@ void fastbp_sk_adam_f32(float *p, float *m, float *v, const float *g, ptrdiff_t 
 void fastbp_sk_adam_f64(double *p, double *m, double *v, const double *g, ptrdiff_t n,
                         double neg_lr, double b1, double c1, double b2, double c2, double eps);
 
-/* The elementwise passes of the forward and backward (sk_solvers_passes.h): y (N, U) rows,
- * b (U,); softmax over N rows of C; g, w, delta, z of n elements; no two of them overlap. */
+/* scikit-learn's inplace_softmax over N rows of C, and the coef gradients' L2 term and
+ * division, g = (g + alpha w) / sw_sum, over n elements (sk_solvers_passes.h) */
 #define FASTBP_SK_PASSES(T, SFX)                                                             \
-    void fastbp_sk_add_bias##SFX(T* y, const T* b, ptrdiff_t N, ptrdiff_t U);                \
-    void fastbp_sk_add_bias_relu##SFX(T* y, const T* b, ptrdiff_t N, ptrdiff_t U);           \
     void fastbp_sk_softmax##SFX(T* y, ptrdiff_t N, ptrdiff_t C);                             \
-    void fastbp_sk_finish_coef_grad##SFX(T* g, const T* w, ptrdiff_t n, T alpha, T sw_sum);  \
-    void fastbp_sk_intercept_grad##SFX(T* gb, const T* delta, ptrdiff_t N, ptrdiff_t U,     \
-                                       T sw_sum);                                            \
-    void fastbp_sk_relu_backward##SFX(T* delta, const T* z, ptrdiff_t n);
+    void fastbp_sk_finish_coef_grad##SFX(T* g, const T* w, ptrdiff_t n, T alpha, T sw_sum);
 FASTBP_SK_PASSES(float, _f32)
 FASTBP_SK_PASSES(double, _f64)
 

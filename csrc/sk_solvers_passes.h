@@ -1,30 +1,10 @@
-/* sk_solvers_passes.h: the elementwise passes of scikit-learn's _forward_pass and _backprop
- * (sklearn/neural_network/_multilayer_perceptron.py, _base.py) for the element type T, in
- * the array's dtype as NumPy computes them.  sk_solvers.c includes it once per type with
- * SFX (the name suffix), SQRT and EXP_NONPOSITIVE (e^x for x <= 0 or nan, fastbp_kernels.h's
- * vectorizable one, within 1 ulp) defined; it undefines them at its end.
+/* sk_solvers_passes.h: scikit-learn's own elementwise math in _forward_pass, _backprop and
+ * AdamOptimizer (sklearn/neural_network/), for the element type T, in the array's dtype as
+ * NumPy computes it (the intercept and ReLU passes are the dense layer's, _dense.pyx).
+ * sk_solvers.c includes it once per type with SFX (the name suffix), SQRT and
+ * EXP_NONPOSITIVE (e^x for x <= 0 or nan, fastbp_kernels.h's vectorizable one, within
+ * 1 ulp) defined; it undefines them at its end.
  * No include guard: included twice on purpose. */
-
-/* y[n] = y[n] + b (sklearn's `activations[i + 1] += intercepts_[i]`), N rows of U */
-FASTBP_TARGET_CLONES
-void SFX(fastbp_sk_add_bias)(T* restrict y, const T* restrict b, ptrdiff_t N, ptrdiff_t U)
-{
-    for (ptrdiff_t n = 0; n < N; n++)
-        for (ptrdiff_t o = 0; o < U; o++)
-            y[n * U + o] = y[n * U + o] + b[o];
-}
-
-/* the same, then inplace_relu's np.maximum(y, 0): -0.0 and nan stay, x < 0 becomes +0 */
-FASTBP_TARGET_CLONES
-void SFX(fastbp_sk_add_bias_relu)(T* restrict y, const T* restrict b, ptrdiff_t N,
-                                  ptrdiff_t U)
-{
-    for (ptrdiff_t n = 0; n < N; n++)
-        for (ptrdiff_t o = 0; o < U; o++) {
-            T s = y[n * U + o] + b[o];
-            y[n * U + o] = s < 0 ? (T)0 : s;
-        }
-}
 
 /* inplace_softmax: per row, tmp = y - max(y); y = exp(tmp); y /= sum(y).  The row sum is
  * taken in double and rounded to T (NumPy's pairwise sum in T differs from it in the last
@@ -77,34 +57,6 @@ void SFX(fastbp_sk_finish_coef_grad)(T* restrict g, const T* restrict w, ptrdiff
 {
     for (ptrdiff_t i = 0; i < n; i++)
         g[i] = (g[i] + alpha * w[i]) / sw_sum;
-}
-
-/* intercept_grads = delta.sum(axis=0) / sw_sum: the rows added one after another (NumPy's
- * order) in double, COLUMNS columns at a time so the rows are read contiguously */
-FASTBP_TARGET_CLONES
-void SFX(fastbp_sk_intercept_grad)(T* restrict gb, const T* restrict delta, ptrdiff_t N,
-                                   ptrdiff_t U, T sw_sum)
-{
-    enum { COLUMNS = 256 };
-    double total[COLUMNS];
-    for (ptrdiff_t o0 = 0; o0 < U; o0 += COLUMNS) {
-        ptrdiff_t width = U - o0 < COLUMNS ? U - o0 : COLUMNS;
-        for (ptrdiff_t o = 0; o < width; o++)
-            total[o] = 0;
-        for (ptrdiff_t n = 0; n < N; n++)
-            for (ptrdiff_t o = 0; o < width; o++)
-                total[o] += delta[n * U + o0 + o];
-        for (ptrdiff_t o = 0; o < width; o++)
-            gb[o0 + o] = (T)total[o] / sw_sum;
-    }
-}
-
-/* inplace_relu_derivative: delta[Z == 0] = 0, n elements */
-FASTBP_TARGET_CLONES
-void SFX(fastbp_sk_relu_backward)(T* restrict delta, const T* restrict z, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++)
-        delta[i] = z[i] == 0 ? (T)0 : delta[i];
 }
 
 /* AdamOptimizer's update (_stochastic_optimizers.py), see sk_solvers.h */

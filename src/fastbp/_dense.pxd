@@ -6,6 +6,9 @@ cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floati
                          floating* y_no, Py_ssize_t N, Py_ssize_t I, Py_ssize_t O,
                          bint then_relu) noexcept nogil
 
+cdef void add_bias(floating* y_no, const floating* b_o, Py_ssize_t N, Py_ssize_t O,
+                   bint then_relu) noexcept nogil
+
 cdef void bias_grad(const floating* gy_no, const floating* relu_y_no, floating* gz_no,
                     floating* gb_o, Py_ssize_t N, Py_ssize_t O, bint accumulate) noexcept nogil
 

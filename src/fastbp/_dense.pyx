@@ -9,7 +9,7 @@ cimport numpy as cnp
 cimport cython
 from cython cimport floating
 
-from fastbp._activations cimport c_relu, c_relu_grad
+from fastbp._activations cimport c_relu
 from fastbp._blas cimport gemm
 
 cnp.import_array()
@@ -20,11 +20,6 @@ cnp.import_array()
 # costs ~90 ns before any work).  The teaching text's 2x2 layers need 4.
 cdef enum:
     SMALL_GEMM = 128
-
-# Bias gradients are summed for this many columns at a time, in a stack array of doubles,
-# so the rows of gy are read contiguously (5x faster than column by column: bench/README.md).
-cdef enum:
-    BIAS_BLOCK = 256
 
 
 cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floating* b_o,
@@ -38,7 +33,6 @@ cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floati
     """
     cdef Py_ssize_t n, i, o
     cdef floating s
-    cdef floating* y_row
     if N * I * O <= SMALL_GEMM:  # includes every empty axis: sums over nothing are 0
         for n in range(N):
             for o in range(O):
@@ -53,13 +47,28 @@ cdef void dense_forward(const floating* x_ni, const floating* w_oi, const floati
     # y[N,O] = x[N,I] @ w[O,I]ᵀ
     gemm(False, True, <int>N, <int>O, <int>I, <floating>1, x_ni, <int>I, w_oi, <int>I,
          <floating>0, y_no, <int>O)
-    if b_o == NULL and not then_relu:
-        return
-    for n in range(N):
-        y_row = y_no + n * O
-        for o in range(O):
-            s = y_row[o] + b_o[o] if b_o != NULL else y_row[o]
-            y_row[o] = <floating>c_relu(s) if then_relu else s
+    add_bias(y_no, b_o, N, O, then_relu)
+
+
+cdef extern from "fastbp_dense.h" nogil:
+    void fastbp_add_bias_f32(float* y, const float* b, Py_ssize_t N, Py_ssize_t O,
+                             int then_relu)
+    void fastbp_add_bias_f64(double* y, const double* b, Py_ssize_t N, Py_ssize_t O,
+                             int then_relu)
+    void fastbp_bias_grad_f32(const float* gy, const float* relu_y, float* gz, float* gb,
+                              Py_ssize_t N, Py_ssize_t O, int accumulate)
+    void fastbp_bias_grad_f64(const double* gy, const double* relu_y, double* gz, double* gb,
+                              Py_ssize_t N, Py_ssize_t O, int accumulate)
+
+
+cdef void add_bias(floating* y_no, const floating* b_o, Py_ssize_t N, Py_ssize_t O,
+                   bint then_relu) noexcept nogil:
+    """y[n, o] = y[n, o] + b[o] (b_o NULL: no bias), then relu(y) when ``then_relu``, in one
+    pass over y (csrc/fastbp_dense.h).  IN/OUT y_no (N, O); IN b_o (O,)."""
+    if floating is float:
+        fastbp_add_bias_f32(y_no, b_o, N, O, then_relu)
+    else:
+        fastbp_add_bias_f64(y_no, b_o, N, O, then_relu)
 
 
 cdef void bias_grad(const floating* gy_no, const floating* relu_y_no, floating* gz_no,
@@ -69,37 +78,13 @@ cdef void bias_grad(const floating* gy_no, const floating* relu_y_no, floating* 
 
     Summed in double and added once: torch also sums the batch fully (a cascade sum)
     before AccumulateGrad adds it to .grad.  Each column is summed over n = 0..N-1 in
-    order, whatever the blocking, so both forms give the same sums.
+    order, whatever the blocking (csrc/fastbp_dense.h).
     Without ``accumulate``, gb is overwritten: what zero_grad then adding gives.
     """
-    cdef Py_ssize_t n, o, o0 = 0, width
-    cdef const floating* gy_row
-    cdef const floating* y_row
-    cdef floating* gz_row
-    cdef floating g
-    cdef double sb[BIAS_BLOCK]
-    while o0 < O:
-        width = min(<Py_ssize_t>BIAS_BLOCK, O - o0)
-        for o in range(width):
-            sb[o] = 0
-        for n in range(N):
-            gy_row = gy_no + n * O + o0
-            if relu_y_no == NULL:
-                for o in range(width):
-                    sb[o] += gy_row[o]
-            else:
-                y_row = relu_y_no + n * O + o0
-                gz_row = gz_no + n * O + o0
-                for o in range(width):
-                    g = <floating>c_relu_grad(gy_row[o], y_row[o])
-                    gz_row[o] = g
-                    sb[o] += g
-        for o in range(width):
-            if accumulate:
-                gb_o[o0 + o] = gb_o[o0 + o] + <floating>sb[o]
-            else:
-                gb_o[o0 + o] = <floating>sb[o]
-        o0 += width
+    if floating is float:
+        fastbp_bias_grad_f32(gy_no, relu_y_no, gz_no, gb_o, N, O, accumulate)
+    else:
+        fastbp_bias_grad_f64(gy_no, relu_y_no, gz_no, gb_o, N, O, accumulate)
 
 
 cdef void dense_backward(const floating* gy_no, const floating* x_ni, const floating* w_oi,

@@ -23,6 +23,7 @@ from libc.string cimport memcpy
 from fastbp._activations cimport (IDENTITY, RELU, SIGMOID, SOFTMAX, activation_backward,
                                   activation_forward)
 from fastbp._blas cimport gemm
+from fastbp._dense cimport add_bias, bias_grad
 from scipy.linalg.cython_blas cimport ddot, sdot
 
 cnp.import_array()
@@ -72,37 +73,12 @@ cdef class _Layers:
 
 
 cdef extern from "sk_solvers.h" nogil:
-    void fastbp_sk_add_bias_f32(float* y, const float* b, Py_ssize_t N, Py_ssize_t U)
-    void fastbp_sk_add_bias_f64(double* y, const double* b, Py_ssize_t N, Py_ssize_t U)
-    void fastbp_sk_add_bias_relu_f32(float* y, const float* b, Py_ssize_t N, Py_ssize_t U)
-    void fastbp_sk_add_bias_relu_f64(double* y, const double* b, Py_ssize_t N, Py_ssize_t U)
     void fastbp_sk_softmax_f32(float* y, Py_ssize_t N, Py_ssize_t C)
     void fastbp_sk_softmax_f64(double* y, Py_ssize_t N, Py_ssize_t C)
     void fastbp_sk_finish_coef_grad_f32(float* g, const float* w, Py_ssize_t n, float alpha,
                                         float sw_sum)
     void fastbp_sk_finish_coef_grad_f64(double* g, const double* w, Py_ssize_t n,
                                         double alpha, double sw_sum)
-    void fastbp_sk_intercept_grad_f32(float* gb, const float* delta, Py_ssize_t N,
-                                      Py_ssize_t U, float sw_sum)
-    void fastbp_sk_intercept_grad_f64(double* gb, const double* delta, Py_ssize_t N,
-                                      Py_ssize_t U, double sw_sum)
-    void fastbp_sk_relu_backward_f32(float* delta, const float* z, Py_ssize_t n)
-    void fastbp_sk_relu_backward_f64(double* delta, const double* z, Py_ssize_t n)
-
-
-cdef inline void add_bias(floating* y, const floating* b, Py_ssize_t N, Py_ssize_t U,
-                          bint then_relu) noexcept nogil:
-    """y[n] += b for each row n (then sklearn's relu, in the same pass)."""
-    if floating is float:
-        if then_relu:
-            fastbp_sk_add_bias_relu_f32(y, b, N, U)
-        else:
-            fastbp_sk_add_bias_f32(y, b, N, U)
-    else:
-        if then_relu:
-            fastbp_sk_add_bias_relu_f64(y, b, N, U)
-        else:
-            fastbp_sk_add_bias_f64(y, b, N, U)
 
 
 cdef void output_activation(int out_act, floating* y, Py_ssize_t N, Py_ssize_t C) noexcept nogil:
@@ -129,7 +105,8 @@ cdef void mlp_forward(Py_ssize_t L, const Py_ssize_t* u, floating** W, floating*
     for l in range(L):
         y = A[l + 1]
         hidden = l + 1 < L
-        # the product, then the intercept added to it, as sklearn's two statements
+        # the product, then the intercept added to it, as sklearn's two statements (and
+        # inplace_relu's np.maximum(y, 0) in the same pass: the floats of torch's relu)
         gemm(False, False, <int>B, <int>u[l + 1], <int>u[l], <floating>1, A[l], <int>u[l],
              W[l], <int>u[l + 1], <floating>0, y, <int>u[l + 1])
         add_bias(y, b[l], B, u[l + 1], hidden and act == RELU)
@@ -191,6 +168,7 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
     cdef floating* d
     cdef floating* g
     cdef const floating* w
+    cdef const floating* relu_z
     mlp_forward(L, u, W, b, A, B, act, out_act)
     if sw != NULL:
         for n in range(B):
@@ -219,26 +197,26 @@ cdef double mlp_backprop(Py_ssize_t L, const Py_ssize_t* u, floating** W, floati
         d = D[l]
         g = gW[l]
         w = W[l]
+        # intercept_grads = delta.sum(axis=0) / sw_sum, the rows summed in NumPy's order;
+        # a hidden ReLU's derivative (inplace_relu_derivative: delta[Z == 0] = 0, which is
+        # torch's relu backward on relu's output) applied in the same pass
+        relu_z = A[l + 1] if l + 1 < L and act == RELU else NULL
+        bias_grad(d, relu_z, d, gb[l], B, u[l + 1], False)
+        for o in range(u[l + 1]):
+            gb[l][o] = gb[l][o] / inv
         # coef_grads = (A[l].T @ delta + alpha W) / sw_sum
         gemm(True, False, <int>u[l], <int>u[l + 1], <int>B, <floating>1, A[l], <int>u[l],
              d, <int>u[l + 1], <floating>0, g, <int>u[l + 1])
-        # and intercept_grads = delta.sum(axis=0) / sw_sum
         if floating is float:
             fastbp_sk_finish_coef_grad_f32(g, w, u[l] * u[l + 1], a, inv)
-            fastbp_sk_intercept_grad_f32(gb[l], d, B, u[l + 1], inv)
         else:
             fastbp_sk_finish_coef_grad_f64(g, w, u[l] * u[l + 1], a, inv)
-            fastbp_sk_intercept_grad_f64(gb[l], d, B, u[l + 1], inv)
         if l > 0:
-            # delta[l-1] = (delta[l] @ W[l].T) * f'(A[l])
+            # delta[l-1] = (delta[l] @ W[l].T) * f'(A[l]) (ReLU's f': at the top of l - 1)
             gemm(False, True, <int>B, <int>u[l], <int>u[l + 1], <floating>1, d, <int>u[l + 1],
                  w, <int>u[l + 1], <floating>0, D[l - 1], <int>u[l])
             if act != RELU:
                 activation_backward(act, D[l - 1], A[l], D[l - 1], B, u[l])
-            elif floating is float:
-                fastbp_sk_relu_backward_f32(D[l - 1], A[l], B * u[l])
-            else:
-                fastbp_sk_relu_backward_f64(D[l - 1], A[l], B * u[l])
     return loss
 
 
