@@ -1,12 +1,13 @@
 """fastbp.sklearn's MLPClassifier against scikit-learn's own: fit time, accuracy, GEMM roof.
 
     python bench/bench_sklearn.py [--repeats 3] [--iters 60 200] [--small]
+                                  [--activations relu logistic tanh]
 
 Data: the digits (sklearn.datasets.load_digits, 1,797 x 64, /16) and
 make_classification(20000, 100, random_state=0); each split 80/20 (stratified,
-random_state=0), accuracy on the 20%.  Network: hidden (100,), relu, adam, batch "auto"
-(200), random_state=0, tol=0 and n_iter_no_change > iters so every fit runs exactly
---iters epochs.  lbfgs: the digits, max_iter 200, float64.
+random_state=0), accuracy on the 20%.  Network: hidden (100,), relu (or each of
+--activations), adam, batch "auto" (200), random_state=0, tol=0 and n_iter_no_change >
+iters so every fit runs exactly --iters epochs.  lbfgs: the digits, max_iter 200, float64.
 Each row: the min and median fit time over --repeats (the implementations interleaved
 repeat by repeat), test accuracy, and the fraction of the GEMM roof: the fit's GEMM
 FLOPs (forward 2(FH + HO), weight gradients 2(FH + HO), the hidden delta 2HO, per sample
@@ -78,6 +79,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--iters", type=int, nargs="+", default=[60, 200])
+    ap.add_argument("--activations", nargs="+", default=["relu"],
+                    choices=["relu", "logistic", "tanh", "identity"])
     ap.add_argument("--small", action="store_true",
                     help="a quick smoke run: 5 iterations, 1 repeat, 2,000 rows of the big set")
     args = ap.parse_args()
@@ -89,15 +92,15 @@ def main():
         peak = {np.float64: gemm_peak(np.float64), np.float32: gemm_peak(np.float32)}
         print(f"GEMM roof (1 thread, 1024^3): float64 {peak[np.float64] / 1e9:.1f} GFLOP/s, "
               f"float32 {peak[np.float32] / 1e9:.1f} GFLOP/s")
-        print(f"{'data':32s} {'iters':>5s} {'dtype':8s} {'impl':8s} {'min s':>8s} {'median s':>8s} "
+        print(f"{'data':36s} {'iters':>5s} {'dtype':8s} {'impl':8s} {'min s':>8s} {'median s':>8s} "
               f"{'acc':>6s} {'roof':>6s} {'x':>6s}")
         for name, X, y in datasets():
             if args.small and X.shape[0] > 2000:
                 X, y = X[:2000], y[:2000]
             Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
-            for iters in args.iters:
+            for iters, activation in [(i, a) for i in args.iters for a in args.activations]:
                 params = dict(hidden_layer_sizes=(100,), solver="adam", random_state=0, tol=0.0,
-                              n_iter_no_change=iters + 1, max_iter=iters)
+                              n_iter_no_change=iters + 1, max_iter=iters, activation=activation)
                 makers = {}
                 for dt in (np.float64, np.float32):
                     Xd = Xtr.astype(dt)
@@ -113,7 +116,8 @@ def main():
                     roof = flops / min(t) / peak[dt]
                     speedup = (statistics.median(times[("sklearn", dt)]) / statistics.median(t)
                                if impl == "fastbp" else 1.0)
-                    print(f"{name:32s} {iters:5d} {np.dtype(dt).name:8s} {impl:8s} {min(t):8.3f} "
+                    label = name if activation == "relu" else f"{name}, {activation}"
+                    print(f"{label:36s} {iters:5d} {np.dtype(dt).name:8s} {impl:8s} {min(t):8.3f} "
                           f"{statistics.median(t):8.3f} {acc:6.3f} {roof:6.1%} {speedup:6.1f}")
         X, y = next(datasets())[1:]
         params = dict(hidden_layer_sizes=(100,), solver="lbfgs", random_state=0,
@@ -123,7 +127,7 @@ def main():
         times, fitted = timed_fits(makers, X, y, args.repeats)
         for impl in makers:
             t = times[impl]
-            print(f"{'digits lbfgs':32s} {fitted[impl].n_iter_:5d} {'float64':8s} {impl:8s} "
+            print(f"{'digits lbfgs':36s} {fitted[impl].n_iter_:5d} {'float64':8s} {impl:8s} "
                   f"{min(t):8.3f} {statistics.median(t):8.3f} "
                   f"{np.mean(fitted[impl].predict(X) == y):6.3f} {'':>6s} "
                   f"{statistics.median(times['sklearn']) / statistics.median(t):6.1f}")

@@ -1,16 +1,13 @@
-# Activation point functions (one element, in double) and their loops.
+# Activation point functions (one element, in double) and their loops.  (The sigmoid and
+# tanh forwards are C loops: csrc/fastbp_activations.c.)
 # Backward point functions take the forward OUTPUT y, as torch's *_backward do.
 # The softmaxes are row-wise: their point functions also take the row's reductions
 # (max m, Σ exp(x - m), Σ gy·y, Σ gy), which the loops compute first.
 from cython cimport floating
-from libc.math cimport exp, log, tanh
+from libc.math cimport exp, log
 
 include "_activation_codes.pxi"  # cpdef enum Activation, from specs/activations
 
-
-cdef inline double c_sigmoid(double x) noexcept nogil:
-    # exp(-x) overflows to inf for x < -709 and 1/inf is the exact limit 0.
-    return 1.0 / (1.0 + exp(-x))
 
 cdef inline double c_sigmoid_grad(double gy, double y) noexcept nogil:
     # torch's sigmoid_backward: grad_output * (1 - y) * y, in that order
@@ -27,9 +24,6 @@ cdef inline double c_relu_grad(double gy, double y) noexcept nogil:
     # So the gradient at exactly 0 is 0, even for gy = nan, and a nan output passes gy.
     return 0.0 if y <= 0 else gy
 
-
-cdef inline double c_tanh(double x) noexcept nogil:
-    return tanh(x)
 
 cdef inline double c_tanh_grad(double gy, double y) noexcept nogil:
     # torch's tanh_backward: grad_output * (1 - y²)
