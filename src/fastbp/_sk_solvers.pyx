@@ -247,7 +247,7 @@ cdef inline void adam_update(floating* p, floating* m, floating* v, const floati
                              floating one_m_beta_1, floating beta_2, floating one_m_beta_2,
                              floating eps) noexcept nogil:
     """AdamOptimizer: m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²;
-    p += -lr_t·m / (√v + ε)  (csrc/sk_solvers.c)."""
+    p += -lr_t·m / (√v + ε)  (csrc/sk_solvers_passes.h)."""
     if floating is float:
         fastbp_sk_adam_f32(p, m, v, g, n, neg_lr, beta_1, one_m_beta_1, beta_2, one_m_beta_2, eps)
     else:
