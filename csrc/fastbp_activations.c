@@ -126,21 +126,6 @@ DEFINE_ACTIVATION_BLOCKS(double, _f64)
  * ulp of the exact result and tanh within 1.4 (tests/test_activations.py); the scalar
  * loops over glibc's exp and tanh they replace measured 2.3 and 2.2. */
 
-/* tanh in double as Cephes' tanh: |x| < 0.625: x + x z P(z)/Q(z), z = x^2; beyond:
- * 1 - 2 / (e^(2|x|) + 1) with x's sign (inf for |x| > 355 gives 1); -0.0 stays -0.0. */
-FASTBP_INLINE double tanh_double(double x)
-{
-    double a = fabs(x), z = x * x;
-    double P = (-9.64399179425052238628e-1 * z + -9.92877231001918586564e1) * z
-               + -1.61468768441708447952e3;
-    double Q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z
-               + 4.84406305325125486048e3;
-    double small = x + x * (z * P / Q);
-    double large = copysign(1.0 - 2.0 / (fastbp_exp(2.0 * a) + 1.0), x);
-    double r = a < 0.625 ? small : large; /* nan: large, nan */
-    return x == 0.0 ? x : r;
-}
-
 /* A forward of element type T computed by the double expression EXPR of xi: its block
  * and entry point. */
 #define DEFINE_DOUBLE_FORWARD(NAME, T, SFX, EXPR)                                          \
@@ -158,9 +143,9 @@ FASTBP_INLINE double tanh_double(double x)
     }
 
 DEFINE_DOUBLE_FORWARD(sigmoid, float, _f32, 1.0 / (1.0 + fastbp_exp(-(double)xi)))
-DEFINE_DOUBLE_FORWARD(tanh, float, _f32, tanh_double((double)xi))
+DEFINE_DOUBLE_FORWARD(tanh, float, _f32, fastbp_tanh((double)xi))
 DEFINE_DOUBLE_FORWARD(sigmoid, double, _f64, 1.0 / (1.0 + fastbp_exp(-xi)))
-DEFINE_DOUBLE_FORWARD(tanh, double, _f64, tanh_double(xi))
+DEFINE_DOUBLE_FORWARD(tanh, double, _f64, fastbp_tanh(xi))
 
 int fastbp_math32_apply(const char* name, const float* x, float* out, ptrdiff_t n)
 {

@@ -2,8 +2,9 @@
  *
  * Point functions: one element, as torch's CPU kernels (aten/src/ATen/native/cpu/
  * Activation.cpp) compute it, in the same order of operations: float32 in float32
- * arithmetic (fastbp_math32.h), float64 in double with libm.  The backward point
- * functions take the forward INPUT x, as the torch backwards that autograd runs for them.
+ * arithmetic (fastbp_math32.h), float64 in double (each type's math below).  The backward
+ * point functions take the forward INPUT x, as the torch backwards that autograd runs for
+ * them.
  * Options are cast to the element type first, as torch's Scalar.to<scalar_t>().
  *
  * Kernels: y (or gx) over n elements, any of them may be the same buffer as x (or gy)
@@ -20,7 +21,9 @@
 #include "fastbp_activation_table.h"
 
 /* The point functions, once per element type: fastbp_<name>_f32 in float32 arithmetic
- * with fastbp_math32.h, fastbp_<name>_f64 in double with libm. */
+ * with fastbp_math32.h, fastbp_<name>_f64 in double with fastbp_kernels.h's exp, tanh
+ * and log1p (branch-free, so the loops vectorize; within 1, 1.4 and 2.1 ulp) and libm's
+ * expm1 and erf. */
 #define T float
 #define SFX(name) name##_f32
 #define EXP fastbp_exp_f32
@@ -31,11 +34,11 @@
 #include "fastbp_activation_points.h"
 #define T double
 #define SFX(name) name##_f64
-#define EXP exp
+#define EXP fastbp_exp
 #define EXPM1 expm1
 #define ERF erf
-#define TANH tanh
-#define LOG1P log1p
+#define TANH fastbp_tanh
+#define LOG1P fastbp_log1p
 #include "fastbp_activation_points.h"
 
 /* ---- kernels ------------------------------------------------------------------------------ */
