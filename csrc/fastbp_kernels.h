@@ -204,7 +204,7 @@ FASTBP_INLINE double fastbp_log1p(double x)
 
 /* tanh as Cephes' tanh: |x| < 0.625: x + x z P(z)/Q(z), z = x^2; beyond:
  * 1 - 2 / (e^(2|x|) + 1) with x's sign (inf for |x| > 355 gives 1); -0.0 stays -0.0.
- * Within 1.4 ulp (tests/test_activations.py); glibc's tanh measured 2.2 on that test. */
+ * Within 1.4 ulp (tests/test_activations.py); glibc's tanh measured 2.2 on such a sample. */
 FASTBP_INLINE double fastbp_tanh(double x)
 {
     double a = fabs(x), z = x * x;
