@@ -1,6 +1,6 @@
 /* sk_solvers_passes.h: scikit-learn's own elementwise math in _forward_pass, _backprop and
  * AdamOptimizer (sklearn/neural_network/), for the element type T, in the array's dtype as
- * NumPy computes it (the intercept and ReLU passes are the dense layer's, _dense.pyx).
+ * NumPy computes it (the intercept and ReLU passes are the dense layer's, fastbp_dense.c).
  * sk_solvers.c includes it once per type with SFX (the name suffix), SQRT and
  * EXP_NONPOSITIVE (e^x for x <= 0 or nan, fastbp_kernels.h's vectorizable one, within
  * 1 ulp) defined; it undefines them at its end.

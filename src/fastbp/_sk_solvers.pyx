@@ -20,8 +20,7 @@ from libc.math cimport exp, log, pow, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from fastbp._activations cimport (IDENTITY, RELU, SIGMOID, SOFTMAX, activation_backward,
-                                  activation_forward)
+from fastbp._activations cimport RELU, SOFTMAX, activation_backward, activation_forward
 from fastbp._blas cimport gemm
 from fastbp._dense cimport add_bias, bias_grad
 from scipy.linalg.cython_blas cimport ddot, sdot
