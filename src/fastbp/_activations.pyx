@@ -59,6 +59,14 @@ cdef void softmax_rows(bint take_log, const floating* x, floating* y,
             if xr[j] > row_max:
                 row_max = xr[j]
         row_sum = 0
+        if floating is double and not take_log:
+            # y holds a double's exp(x - max) exactly: one exp per element, then the division
+            for j in range(C):
+                yr[j] = c_softmax(xr[j], row_max, 1.0)
+                row_sum += yr[j]
+            for j in range(C):
+                yr[j] = yr[j] / row_sum
+            continue
         for j in range(C):
             row_sum += c_softmax(xr[j], row_max, 1.0)  # the unnormalised exp(x - max)
         if take_log:
