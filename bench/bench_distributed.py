@@ -12,7 +12,12 @@ OPENBLAS_NUM_THREADS = 1, and threadpoolctl), ranks started by mpiexec:
 - strong scaling: global batch 256, split over the ranks;
 - the Allreduce of the step's flat buffer (all gradients + 3 scalars, 814 KB in float32),
   timed apart from training, as a share of the step time;
-- 1 rank: DataParallel.fit against Net.fit on the same batches (the wrapper's overhead).
+- 1 rank: DataParallel.fit against Net.fit on the same batches (the wrapper's overhead);
+- interleaved rounds, to see past the machine's minute-to-minute swings: rank 0 alone
+  (the others asleep) then every rank at once, for plain Net.fit (every rank the whole
+  1-rank training, no communication: the machine's ceiling on weak scaling) and for
+  DataParallel.fit with 256 samples per rank per step (weak scaling), the ratio taken
+  within each round.
 Each configuration is one mpiexec run of this script in --worker mode; rank 0 prints one
 JSON line, which the driver collects into the table.
 """
@@ -24,6 +29,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -63,6 +69,9 @@ def worker(args):
     threadpool_limits(1)
     comm = MPI.COMM_WORLD
     x, y = data(args.samples)
+    if args.mode == "rounds":
+        rounds(comm, x, y, args)
+        return
     global_batch = 256 * comm.size if args.mode == "weak" else 256
     dp = DataParallel(build_net(), comm)
     train(dp, dp.net, x[:global_batch * 4], y[:global_batch * 4], global_batch, 1)  # warm-up
@@ -100,6 +109,49 @@ def worker(args):
         print(json.dumps(result), flush=True)
 
 
+def rounds(comm, x, y, args):
+    """Rank 0 alone, then all ranks at once, round by round (see the module docstring)."""
+    from mpi4py import MPI
+    from fastbp.distributed import DataParallel
+
+    def alone(train_one):  # rank 0 trains; the others sleep rather than spin in a barrier
+        elapsed = 0.0
+        if comm.rank == 0:
+            start = time.perf_counter()
+            train_one()
+            elapsed = time.perf_counter() - start
+        request = comm.Ibarrier()
+        while not request.Test():
+            time.sleep(0.002)
+        return elapsed
+
+    def together(train_one):
+        comm.Barrier()
+        start = time.perf_counter()
+        train_one()
+        comm.Barrier()
+        return time.perf_counter() - start
+
+    def plain():
+        net = build_net()
+        train(net, net, x, y, 256, args.epochs)
+
+    def parallel(over):
+        dp = DataParallel(build_net(), over)
+        train(dp, dp.net, x, y, 256 * over.size, args.epochs)
+
+    together(plain)  # warm-up
+    ceiling, weak = [], []
+    for _ in range(args.rounds):
+        plain_one, plain_all = alone(plain), together(plain)
+        parallel_one = alone(lambda: parallel(MPI.COMM_SELF))
+        parallel_all = together(lambda: parallel(comm))
+        ceiling.append(comm.size * plain_one / plain_all)  # every rank did plain_one's work
+        weak.append(parallel_one / parallel_all)  # the same samples, in 1/size of the steps
+    if comm.rank == 0:
+        print(json.dumps({"ranks": comm.size, "ceiling": ceiling, "weak": weak}), flush=True)
+
+
 def mpiexec():
     beside = Path(sys.executable).parent / "mpiexec"
     return str(beside) if beside.exists() else shutil.which("mpiexec")
@@ -110,7 +162,7 @@ def launch(ranks, mode, args):
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-run-as-root")
     command += [sys.executable, __file__, "--worker", mode, "--samples", str(args.samples),
-                "--epochs", str(args.epochs)]
+                "--epochs", str(args.epochs), "--rounds", str(args.rounds)]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     src = Path(__file__).resolve().parent.parent / "src"
     if (src / "fastbp").is_dir() and "PYTHONPATH" not in os.environ:
@@ -128,7 +180,10 @@ def main():
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--mpi-args", default="--mca btl ^ofi",
                         help="extra mpiexec options (default: %(default)s)")
-    parser.add_argument("--worker", choices=["weak", "strong"], help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds of the last table (default: %(default)s)")
+    parser.add_argument("--worker", choices=["weak", "strong", "rounds"],
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         args.mode = args.worker
@@ -139,17 +194,26 @@ def main():
           f"mpiexec {args.mpi_args}")
     print(f"{'mode':>6} {'ranks':>5} {'batch':>6} {'samples/s':>10} {'step ms':>8} "
           f"{'allreduce ms':>12} {'share':>6} {'speed-up':>8}")
+    results = {}
     for mode in ("weak", "strong"):
-        one = launch(1, mode, args)
-        many = launch(args.ranks, mode, args)
+        results[mode] = one, many = launch(1, mode, args), launch(args.ranks, mode, args)
         for r in (one, many):
             share = r["allreduce_ms"] / r["step_ms"] if r["ranks"] > 1 else 0.0
             print(f"{mode:>6} {r['ranks']:>5} {r['global_batch']:>6} {r['samples_per_s']:>10.0f} "
                   f"{r['step_ms']:>8.2f} {r['allreduce_ms']:>12.3f} {share:>6.1%} "
                   f"{r['samples_per_s'] / one['samples_per_s']:>8.2f}")
+    interleaved = launch(args.ranks, "rounds", args)
+    print(f"{args.rounds} interleaved rounds, {args.ranks} ranks at once against rank 0 alone "
+          "(samples/s ratio, min / median):")
+    for key, label in (("ceiling", "plain Net.fit on every rank, no communication"),
+                       ("weak", "DataParallel.fit, 256 samples per rank per step")):
+        print(f"  {label:48s} {min(interleaved[key]):.2f} / "
+              f"{statistics.median(interleaved[key]):.2f}")
+    one = results["strong"][0]
     print(f"1 rank: DataParallel.fit {one['wrapped_s']:.3f} s vs Net.fit "
           f"{one['plain_s']:.3f} s per {args.epochs} epoch(s): overhead "
-          f"{one['wrapped_s'] / one['plain_s'] - 1:+.1%}  (flat buffer {many['buffer_kb']:.0f} KB)")
+          f"{one['wrapped_s'] / one['plain_s'] - 1:+.1%}  "
+          f"(flat buffer {results['weak'][1]['buffer_kb']:.0f} KB)")
 
 
 if __name__ == "__main__":

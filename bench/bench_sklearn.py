@@ -15,6 +15,9 @@ per epoch) over the time, against a 1-thread 1024^3 GEMM of the same dtype measu
 here.  float32 rows train fastbp with dtype=np.float32 and scikit-learn on float32 X (its
 own float32 mode); "x" columns: scikit-learn's median over fastbp's (> 1 is faster).
 1 thread everywhere (threadpoolctl caps every BLAS/OpenMP pool).
+Then the floors: each fit's GEMMs alone through fastbp's gemm (gemms_alone), and for lbfgs
+those of its evaluations plus the time spent outside them; scikit-learn's median over a
+floor is the most any implementation on this GEMM could gain.
 """
 
 from __future__ import annotations
@@ -59,6 +62,60 @@ def fit_flops(n, F, H, O, iters):
     return iters * n * (2 * (F * H + H * O) + 2 * (F * H + H * O) + 2 * H * O)
 
 
+def gemms_alone(n, F, H, O, batch, passes, dtype, repeats):
+    """Seconds (best of repeats) of a fit's GEMMs alone: per batch of gen_batches(n, batch),
+    passes times, the five products of fastbp.sklearn's _backprop for hidden (H,) (forward
+    2, coef gradients 2, the hidden delta 1) through fastbp's own gemm, shapes and
+    transpositions as the fit calls them; less the same number of 1x1x1 calls (the Python
+    loop's own cost)."""
+    from fastbp._blas import gemm_memview as gemm
+    rng = np.random.default_rng(0)
+    W0, W1 = rng.random((F, H)).astype(dtype), rng.random((H, O)).astype(dtype)
+    g0, g1 = np.empty_like(W0), np.empty_like(W1)
+    rows = [min(batch, n - start) for start in range(0, n, batch)]
+    work = {B: [rng.random((B, F)).astype(dtype), np.empty((B, H), dtype),
+                np.empty((B, O), dtype), rng.random((B, O)).astype(dtype),
+                np.empty((B, H), dtype)] for B in set(rows)}
+    one, out = np.ones((1, 1), dtype), np.empty((1, 1), dtype)
+
+    def products():
+        for _ in range(passes):
+            for B in rows:
+                x, a1, a2, d1, d0 = work[B]
+                gemm(False, False, 1.0, x, W0, 0.0, a1)
+                gemm(False, False, 1.0, a1, W1, 0.0, a2)
+                gemm(True, False, 1.0, a1, d1, 0.0, g1)
+                gemm(False, True, 1.0, d1, W1, 0.0, d0)
+                gemm(True, False, 1.0, x, d0, 0.0, g0)
+
+    def calls():
+        for _ in range(passes * len(rows) * 5):
+            gemm(False, False, 1.0, one, one, 0.0, out)
+
+    best = {products: np.inf, calls: np.inf}
+    for _ in range(repeats + 1):  # the first round warms up
+        for f in best:
+            t = time.perf_counter()
+            f()
+            best[f] = min(best[f], time.perf_counter() - t)
+    return best[products] - best[calls]
+
+
+class TimedLbfgs(MLPClassifier):
+    """fastbp's MLPClassifier counting and timing its loss-and-gradient evaluations."""
+
+    def _loss_grad_lbfgs(self, *args):
+        t = time.perf_counter()
+        result = super()._loss_grad_lbfgs(*args)
+        self.evaluations_ += 1
+        self.evaluating_s_ += time.perf_counter() - t
+        return result
+
+    def fit(self, X, y):
+        self.evaluations_, self.evaluating_s_ = 0, 0.0
+        return super().fit(X, y)
+
+
 def timed_fits(makers, X, y, repeats):
     """{name: (times, fitted)} with the makers interleaved repeat by repeat."""
     times = {name: [] for name in makers}
@@ -92,6 +149,7 @@ def main():
         peak = {np.float64: gemm_peak(np.float64), np.float32: gemm_peak(np.float32)}
         print(f"GEMM roof (1 thread, 1024^3): float64 {peak[np.float64] / 1e9:.1f} GFLOP/s, "
               f"float32 {peak[np.float32] / 1e9:.1f} GFLOP/s")
+        floors = {}
         print(f"{'data':36s} {'iters':>5s} {'dtype':8s} {'impl':8s} {'min s':>8s} {'median s':>8s} "
               f"{'acc':>6s} {'roof':>6s} {'x':>6s}")
         for name, X, y in datasets():
@@ -107,6 +165,11 @@ def main():
                     makers[("sklearn", dt)] = (lambda: sk_nn.MLPClassifier(**params), Xd)
                     makers[("fastbp", dt)] = (lambda dt=dt: MLPClassifier(dtype=dt, **params), Xd)
                 times, fitted = timed_fits(makers, Xtr, ytr, args.repeats)
+                for dt in (np.float64, np.float32):
+                    floors[(name, iters, activation, np.dtype(dt).name)] = (
+                        gemms_alone(Xtr.shape[0], X.shape[1], 100, fitted[("fastbp", dt)].n_outputs_,
+                                    200, iters, dt, args.repeats),
+                        statistics.median(times[("sklearn", dt)]))
                 for key in makers:
                     impl, dt = key
                     t = times[key]
@@ -123,7 +186,7 @@ def main():
         params = dict(hidden_layer_sizes=(100,), solver="lbfgs", random_state=0,
                       max_iter=5 if args.small else 200)
         makers = {"sklearn": (lambda: sk_nn.MLPClassifier(**params), X),
-                  "fastbp": (lambda: MLPClassifier(**params), X)}
+                  "fastbp": (lambda: TimedLbfgs(**params), X)}
         times, fitted = timed_fits(makers, X, y, args.repeats)
         for impl in makers:
             t = times[impl]
@@ -131,6 +194,21 @@ def main():
                   f"{min(t):8.3f} {statistics.median(t):8.3f} "
                   f"{np.mean(fitted[impl].predict(X) == y):6.3f} {'':>6s} "
                   f"{statistics.median(times['sklearn']) / statistics.median(t):6.1f}")
+        lbfgs = fitted["fastbp"]
+        outside = times["fastbp"][-1] - lbfgs.evaluating_s_  # of the last fit
+        lbfgs_gemms = gemms_alone(X.shape[0], X.shape[1], 100, lbfgs.n_outputs_, X.shape[0],
+                                  lbfgs.evaluations_, np.float64, args.repeats)
+
+    print("\nFloors: the fit's GEMMs alone (fastbp's gemm, the fit's shapes, nothing else) and "
+          "the most that leaves for\nthe speed-up (scikit-learn's median over the floor):")
+    for (name, iters, activation, dt), (gemms, sklearn_s) in floors.items():
+        label = name if activation == "relu" else f"{name}, {activation}"
+        print(f"  {label:36s} {iters:5d} {dt:8s} GEMMs {gemms * 1e3:6.1f} ms   "
+              f"at most {sklearn_s / gemms:5.1f}x")
+    print(f"  digits lbfgs: {lbfgs.evaluations_} evaluations; GEMMs {lbfgs_gemms * 1e3:.1f} ms, "
+          f"outside the evaluations (scipy's L-BFGS-B, scikit-learn's Python) "
+          f"{outside * 1e3:.1f} ms: at most "
+          f"{statistics.median(times['sklearn']) / (lbfgs_gemms + outside):.1f}x")
 
 
 if __name__ == "__main__":
