@@ -166,9 +166,10 @@ def main():
                     makers[("fastbp", dt)] = (lambda dt=dt: MLPClassifier(dtype=dt, **params), Xd)
                 times, fitted = timed_fits(makers, Xtr, ytr, args.repeats)
                 for dt in (np.float64, np.float32):
+                    W0, W1 = fitted[("fastbp", dt)].coefs_
                     floors[(name, iters, activation, np.dtype(dt).name)] = (
-                        gemms_alone(Xtr.shape[0], X.shape[1], 100, fitted[("fastbp", dt)].n_outputs_,
-                                    200, iters, dt, args.repeats),
+                        gemms_alone(Xtr.shape[0], *W0.shape, W1.shape[1], 200, iters, dt,
+                                    args.repeats),
                         statistics.median(times[("sklearn", dt)]))
                 for key in makers:
                     impl, dt = key
@@ -196,7 +197,8 @@ def main():
                   f"{statistics.median(times['sklearn']) / statistics.median(t):6.1f}")
         lbfgs = fitted["fastbp"]
         outside = times["fastbp"][-1] - lbfgs.evaluating_s_  # of the last fit
-        lbfgs_gemms = gemms_alone(X.shape[0], X.shape[1], 100, lbfgs.n_outputs_, X.shape[0],
+        W0, W1 = lbfgs.coefs_
+        lbfgs_gemms = gemms_alone(X.shape[0], *W0.shape, W1.shape[1], X.shape[0],
                                   lbfgs.evaluations_, np.float64, args.repeats)
 
     print("\nFloors: the fit's GEMMs alone (fastbp's gemm, the fit's shapes, nothing else) and "
