@@ -28,7 +28,7 @@ MODULES = {
     "_activations": ["fastbp_activations.c"],
     "_losses": ["fastbp_kernels.c"],
     "_options": [],
-    "_optim": [],
+    "_optim": ["fastbp_sgd.c"],
     "_clip": [],
     "_step": [],
     "_distributed": [],

@@ -42,6 +42,56 @@ def test_sgd_matches_reference_rule(rng, dtype, options):
             np.testing.assert_array_equal(p, e)
 
 
+def tiny_float32(rng, n):
+    """n float32 values across the subnormal range and just above it, signed: where a
+    float32 product is subnormal or underflows (2**-149 to 2**-90)."""
+    exponents = rng.integers(-149, -90, n)
+    values = np.ldexp(rng.uniform(1, 2, n), exponents) * rng.choice([-1.0, 1.0], n)
+    return values.astype(np.float32)
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+def test_sgd_float32_on_subnormal_values_gives_the_reference_floats(rng, options):
+    """float32 SGD multiplies in double in the blocks whose state (or p, under weight decay)
+    holds tiny values; the floats stay those of float32 arithmetic, subnormal results
+    included.  The state decays in runs (a dead unit's row) and scattered elements; the
+    gradients are 0 on the runs, tiny or normal elsewhere; 5,000 elements cross the 512
+    element blocks."""
+    n = 5000
+    p = rng.standard_normal(n).astype(np.float32)
+    g = np.zeros(n, np.float32)
+    runs = np.zeros(n, bool)
+    runs[700:1500] = runs[3000:3100] = runs[4990:] = True  # (a block edge at 1024 and 3072)
+    scattered = rng.random(n) < 0.02
+    tiny = runs | scattered
+    if options.get("weight_decay"):
+        p[tiny] = tiny_float32(rng, int(tiny.sum()))
+    opt, state = SGD([(p, g)], lr=0.05, **options), {}
+    expected = p.copy()
+    for step in range(8):
+        g[...] = rng.standard_normal(n)
+        g[runs] = 0
+        g[scattered] = tiny_float32(rng, int(scattered.sum()))
+        expected = ref.sgd_step(expected, g.copy(), state, 0.05, **options)
+        opt.step()
+        if step == 0 and options.get("momentum"):
+            # from here on the momentum state is tiny on the runs and the scattered elements
+            saved = opt.state_dict()
+            saved["momentum_buffer.0"][tiny] = tiny_float32(rng, int(tiny.sum()))
+            opt.load_state_dict(saved)
+            state["buf"] = saved["momentum_buffer.0"].copy()
+        np.testing.assert_array_equal(p, expected, err_msg=f"step {step}")
+        if "buf" in state:
+            np.testing.assert_array_equal(opt.state_dict()["momentum_buffer.0"], state["buf"])
+    def subnormals(a):
+        return np.count_nonzero((np.abs(a) < np.finfo(np.float32).tiny) & (a != 0))
+    # (the trajectory stayed in the range it is about)
+    if options.get("momentum"):
+        assert subnormals(state["buf"]) > 50
+    if options.get("weight_decay"):
+        assert subnormals(expected) > 50
+
+
 def test_first_step_buffer_is_the_gradient():
     p = np.array([1.0])
     g = np.array([2.0])

@@ -37,51 +37,26 @@ cdef enum:
 cdef double TINY_POWER = 2.0 ** -56
 
 
+cdef extern from "fastbp_sgd.h" nogil:
+    void fastbp_sgd_f32(float* p, const float* g, float* buf, Py_ssize_t n, double lr,
+                        double momentum, double dampening, double weight_decay, int nesterov,
+                        int maximize, int first_step)
+    void fastbp_sgd_f64(double* p, const double* g, double* buf, Py_ssize_t n, double lr,
+                        double momentum, double dampening, double weight_decay, int nesterov,
+                        int maximize, int first_step)
+
+
 cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n,
                      double lr, double momentum, double dampening, double weight_decay,
                      bint nesterov, bint maximize, bint first_step) noexcept nogil:
-    """One SGD step, exactly torch.optim.SGD's order of operations:
-
-        d = -g if maximize else g
-        d = d + weight_decay · p                      (weight_decay != 0)
-        buf = d  (first step)  |  buf = momentum · buf + (1 - dampening) · d
-        d = d + momentum · buf (nesterov)  |  d = buf (momentum != 0)
-        p = p + (-lr) · d
-
-    Each operation rounds to the parameter dtype, as torch's tensor ops do;
-    the hyper-parameters are cast to it first, as torch casts its Scalar alphas.
-    IN g; IN/OUT p, buf (buf unused when momentum == 0).
-    """
-    cdef Py_ssize_t i
-    cdef floating d, b
-    cdef floating neg_lr = <floating>(-lr)
-    cdef floating wd = <floating>weight_decay
-    cdef floating mom = <floating>momentum
-    cdef floating keep = <floating>(1.0 - dampening)
-    cdef bint decay = weight_decay != 0
-    # One loop per momentum state, so that the choices left inside are plain selects and
-    # gcc vectorizes every loop (bench/README.md has the timings).
-    if momentum == 0:
-        for i in range(n):
-            d = -g[i] if maximize else g[i]
-            if decay:
-                d = d + wd * p[i]
-            p[i] = p[i] + neg_lr * d
-    elif first_step:
-        for i in range(n):
-            d = -g[i] if maximize else g[i]
-            if decay:
-                d = d + wd * p[i]
-            buf[i] = d
-            p[i] = p[i] + neg_lr * (d + mom * d if nesterov else d)
+    """One SGD step, exactly torch.optim.SGD's order of operations (csrc/fastbp_sgd.h).
+    IN g; IN/OUT p, buf (buf unused when momentum == 0)."""
+    if floating is float:
+        fastbp_sgd_f32(p, g, buf, n, lr, momentum, dampening, weight_decay, nesterov,
+                       maximize, first_step)
     else:
-        for i in range(n):
-            d = -g[i] if maximize else g[i]
-            if decay:
-                d = d + wd * p[i]
-            b = buf[i] * mom + keep * d
-            buf[i] = b
-            p[i] = p[i] + neg_lr * (d + mom * b if nesterov else b)
+        fastbp_sgd_f64(p, g, buf, n, lr, momentum, dampening, weight_decay, nesterov,
+                       maximize, first_step)
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
