@@ -486,20 +486,35 @@ def sgd_step(param, grad, state, lr, momentum=0.0, dampening=0.0, weight_decay=0
     return param + param.dtype.type(-lr) * d
 
 
-def adam_step(param, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-    """torch.optim.Adam's single-tensor rule (no weight decay, amsgrad or maximize) on a
-    float64 NumPy array: the bias corrections by Python's ``**`` at every step, as torch's.
+def adam_step(param, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+              decoupled=False, amsgrad=False, maximize=False):
+    """torch.optim.Adam's single-tensor rule (AdamW's with ``decoupled``) on a NumPy array,
+    in its own dtype (Python scalars cast to it, as torch's): the bias corrections by
+    Python's ``**`` at every step, as torch's.
 
-    ``state`` holds step, exp_avg and exp_avg_sq between calls.  Returns the new param."""
+    ``state`` holds step, exp_avg, exp_avg_sq (and max_exp_avg_sq) between calls.  Returns
+    the new param."""
     beta1, beta2 = betas
     state["step"] = step = state.get("step", 0) + 1
     m = state.get("exp_avg", np.zeros_like(param))
     v = state.get("exp_avg_sq", np.zeros_like(param))
+    if maximize:
+        grad = -grad
+    if weight_decay != 0 and decoupled:
+        param = param * (1 - lr * weight_decay)
+    elif weight_decay != 0:
+        grad = grad + weight_decay * param
     w = 1 - beta1  # torch's lerp(m, grad, w): the formula ATen picks for |w| < 0.5 or not
     m = m + w * (grad - m) if abs(w) < 0.5 else grad - (grad - m) * (1 - w)
     v = v * beta2 + ((1 - beta2) * grad) * grad
     bias_correction1 = 1 - beta1 ** float(step)
     bias_correction2_sqrt = (1 - beta2 ** float(step)) ** 0.5
-    denom = np.sqrt(v) / bias_correction2_sqrt + eps
+    if amsgrad:
+        # torch.maximum, as np.maximum, propagates nan
+        v_max = np.maximum(state.get("max_exp_avg_sq", np.zeros_like(param)), v)
+        state["max_exp_avg_sq"] = v_max
+        denom = np.sqrt(v_max) / bias_correction2_sqrt + eps
+    else:
+        denom = np.sqrt(v) / bias_correction2_sqrt + eps
     state["exp_avg"], state["exp_avg_sq"] = m, v
     return param + (-(lr / bias_correction1) * m) / denom

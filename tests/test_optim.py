@@ -92,6 +92,52 @@ def test_sgd_float32_on_subnormal_values_gives_the_reference_floats(rng, options
         assert subnormals(expected) > 50
 
 
+ADAM_OPTIONS = [
+    {},
+    {"amsgrad": True},
+    {"weight_decay": 0.05},
+    {"weight_decay": 0.05, "decoupled": True},
+    {"maximize": True, "betas": (0.8, 0.99)},
+    {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1, "amsgrad": True, "maximize": True},
+]
+
+
+@pytest.mark.parametrize("options", ADAM_OPTIONS)
+def test_adam_float32_on_subnormal_values_gives_the_reference_floats(rng, options):
+    """The same for Adam and AdamW: blocks whose moments (or p, under weight decay) hold
+    tiny values multiply, divide and take roots in double; the floats stay float32's."""
+    options = dict(options)
+    decoupled = options.pop("decoupled", False)
+    n = 5000
+    p = rng.standard_normal(n).astype(np.float32)
+    g = np.zeros(n, np.float32)
+    runs = np.zeros(n, bool)
+    runs[700:1500] = runs[3000:3100] = runs[4990:] = True
+    scattered = rng.random(n) < 0.02
+    tiny = runs | scattered
+    if options.get("weight_decay"):
+        p[tiny] = tiny_float32(rng, int(tiny.sum()))
+    options = {"lr": 0.05, **options}
+    opt = (fastbp.AdamW if decoupled else fastbp.Adam)([(p, g)], **options)
+    state, expected = {}, p.copy()
+    for step in range(8):
+        g[...] = rng.standard_normal(n)
+        g[runs] = 0
+        g[scattered] = tiny_float32(rng, int(scattered.sum()))
+        expected = ref.adam_step(expected, g.copy(), state, **options, decoupled=decoupled)
+        opt.step()
+        if step == 0:  # the moments tiny on the runs and the scattered elements
+            saved = opt.state_dict()
+            for name in ("exp_avg", "exp_avg_sq"):
+                saved[f"{name}.0"][tiny] = np.abs(tiny_float32(rng, int(tiny.sum())))
+                state[name] = saved[f"{name}.0"].copy()
+            opt.load_state_dict(saved)
+        np.testing.assert_array_equal(p, expected, err_msg=f"step {step}")
+    saved = opt.state_dict()
+    for name in ("exp_avg", "exp_avg_sq"):
+        np.testing.assert_array_equal(saved[f"{name}.0"], state[name])
+
+
 def test_first_step_buffer_is_the_gradient():
     p = np.array([1.0])
     g = np.array([2.0])

@@ -7,6 +7,7 @@ hyperparameters were checked by the optimizer's constructor.
 cimport numpy as cnp
 from cython cimport floating
 from libc.math cimport pow, sqrt, sqrtf
+from libc.stdint cimport uint32_t
 from libc.stdlib cimport calloc, free
 from cython.parallel cimport prange
 
@@ -59,6 +60,48 @@ cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n
                        maximize, first_step)
 
 
+cdef extern from "fastbp_subnormal.h" nogil:
+    enum: FASTBP_SUBNORMAL_BLOCK
+    double fastbp_opaque(double x)
+    uint32_t fastbp_tiny_bound_f32(double smallest, int depth)
+    bint fastbp_any_tiny_f32(const float* a, Py_ssize_t n, uint32_t bound)
+
+
+# The update rules below multiply, divide and take square roots through these: with
+# ``wide`` (float32 blocks whose state is tiny) in double, then rounded to float, which is
+# the float the float operation gives (the double result of two floats' product, quotient
+# or root rounds to it), without the subnormal assist (csrc/fastbp_subnormal.h).  ``one``
+# is 1.0 from fastbp_opaque: without it GCC turns the double operation back into the float
+# one.
+
+cdef inline floating _mul(floating x, floating y, double one, bint wide) noexcept nogil:
+    if floating is float:
+        if wide:
+            return <float>((<double>x * one) * <double>y)
+    return x * y
+
+
+cdef inline floating _div(floating x, floating y, double one, bint wide) noexcept nogil:
+    if floating is float:
+        if wide:
+            return <float>((<double>x * one) / <double>y)
+    return x / y
+
+
+cdef inline floating _root(floating x, double one, bint wide) noexcept nogil:
+    if floating is float:
+        if wide:
+            return <float>sqrt(<double>x * one)
+        return sqrtf(x)
+    return sqrt(x)
+
+
+cdef inline double _smallest(double smallest, floating c) noexcept nogil:
+    """min(smallest, |c|), 0 not counted (a product with 0 is 0)."""
+    cdef double a = c if c >= 0 else -c
+    return a if 0 < a < smallest else smallest
+
+
 cdef inline floating _sqrt(floating x) noexcept nogil:
     if floating is float:
         return sqrtf(x)
@@ -67,24 +110,26 @@ cdef inline floating _sqrt(floating x) noexcept nogil:
 
 
 cdef inline floating _lerp(floating start, floating end, floating w, floating one_minus_w,
-                           bint small) noexcept nogil:
+                           bint small, double one, bint wide) noexcept nogil:
     """ATen's lerp (start + w·(end - start) for |w| < 0.5, else end - (end - start)·(1 - w))."""
     cdef floating diff = end - start
-    return start + w * diff if small else end - diff * one_minus_w
+    return (start + _mul(w, diff, one, wide) if small
+            else end - _mul(diff, one_minus_w, one, wide))
 
 
 cdef inline floating _adam_moments(floating p, floating g, floating* exp_avg,
                                    floating* exp_avg_sq, floating sign, bint coupled, floating wd,
                                    bint shrink, floating keep, floating w1, floating one_minus_w1,
-                                   bint small, floating b2, floating c2) noexcept nogil:
+                                   bint small, floating b2, floating c2, double one,
+                                   bint wide) noexcept nogil:
     """adam_update's element step up to the moments: updates *exp_avg and *exp_avg_sq and
     returns p after AdamW's decay."""
-    cdef floating d = g * sign
-    d = d + wd * p if coupled else d
-    exp_avg[0] = _lerp(exp_avg[0], d, w1, one_minus_w1, small)
-    cdef floating v = exp_avg_sq[0] * b2
-    exp_avg_sq[0] = v + c2 * d * d
-    return p * keep if shrink else p
+    cdef floating d = _mul(g, sign, one, wide)
+    d = d + _mul(wd, p, one, wide) if coupled else d
+    exp_avg[0] = _lerp(exp_avg[0], d, w1, one_minus_w1, small, one, wide)
+    cdef floating v = _mul(exp_avg_sq[0], b2, one, wide)
+    exp_avg_sq[0] = v + _mul(_mul(c2, d, one, wide), d, one, wide)
+    return _mul(p, keep, one, wide) if shrink else p
 
 
 cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floating* exp_avg_sq,
@@ -107,7 +152,6 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
     tensor operation rounds to the parameter dtype, its scalar operands cast to it first.  IN g; IN/OUT p, exp_avg, exp_avg_sq and
     max_exp_avg_sq (only when amsgrad).
     """
-    cdef Py_ssize_t i
     cdef floating neg_step_size = <floating>(-(lr / bias_correction1))
     cdef floating bc2_sqrt = <floating>bias_correction2_sqrt
     cdef floating feps = <floating>eps
@@ -121,22 +165,64 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
     cdef bint small = (w1 if w1 >= 0 else -w1) < <floating>0.5
     cdef floating b2 = <floating>beta2
     cdef floating c2 = <floating>(1.0 - beta2)
+    cdef uint32_t bound
+    cdef Py_ssize_t lo, m
+    cdef bint wide
+    if floating is double:
+        adam_block(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, n, amsgrad, neg_step_size,
+                   bc2_sqrt, feps, sign, coupled, shrink, wd, keep, w1, one_minus_w1, small,
+                   b2, c2, False)
+    else:
+        bound = fastbp_tiny_bound_f32(_smallest(_smallest(_smallest(_smallest(_smallest(
+            _smallest(1.0, neg_step_size), wd), keep), w1), one_minus_w1), c2), 4)
+        lo = 0
+        while lo < n:
+            m = min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
+            # (the decaying state; p too under weight decay)
+            wide = (fastbp_any_tiny_f32(exp_avg + lo, m, bound)
+                    or fastbp_any_tiny_f32(exp_avg_sq + lo, m, bound)
+                    or (weight_decay != 0 and fastbp_any_tiny_f32(p + lo, m, bound)))
+            if wide:  # (two calls: each compiles with its `wide` known)
+                adam_block(p + lo, g + lo, exp_avg + lo, exp_avg_sq + lo,
+                           max_exp_avg_sq + lo if amsgrad else NULL, m, amsgrad,
+                           neg_step_size, bc2_sqrt, feps, sign, coupled, shrink, wd, keep, w1,
+                           one_minus_w1, small, b2, c2, True)
+            else:
+                adam_block(p + lo, g + lo, exp_avg + lo, exp_avg_sq + lo,
+                           max_exp_avg_sq + lo if amsgrad else NULL, m, amsgrad,
+                           neg_step_size, bc2_sqrt, feps, sign, coupled, shrink, wd, keep, w1,
+                           one_minus_w1, small, b2, c2, False)
+            lo += m
+
+
+cdef inline void adam_block(floating* p, const floating* g, floating* exp_avg,
+                            floating* exp_avg_sq, floating* max_exp_avg_sq, Py_ssize_t n,
+                            bint amsgrad, floating neg_step_size, floating bc2_sqrt,
+                            floating feps, floating sign, bint coupled, bint shrink,
+                            floating wd, floating keep, floating w1, floating one_minus_w1,
+                            bint small, floating b2, floating c2, bint wide) noexcept nogil:
+    """adam_update's loops over n elements, through double when ``wide``."""
+    cdef Py_ssize_t i
     cdef floating pi, v, vm
+    cdef double one = fastbp_opaque(1.0)
     # Loop-invariant choices are selects, and amsgrad (which touches a fourth buffer) is a
     # loop of its own (gcc does not unswitch a branch on it), so that both loops vectorize.
     if not amsgrad:
         for i in range(n):
             pi = _adam_moments(p[i], g[i], &exp_avg[i], &exp_avg_sq[i], sign, coupled, wd,
-                               shrink, keep, w1, one_minus_w1, small, b2, c2)
-            p[i] = pi + neg_step_size * exp_avg[i] / (_sqrt(exp_avg_sq[i]) / bc2_sqrt + feps)
+                               shrink, keep, w1, one_minus_w1, small, b2, c2, one, wide)
+            p[i] = pi + _div(_mul(neg_step_size, exp_avg[i], one, wide),
+                             _div(_root(exp_avg_sq[i], one, wide), bc2_sqrt, one, wide) + feps,
+                             one, wide)
     else:
         for i in range(n):
             pi = _adam_moments(p[i], g[i], &exp_avg[i], &exp_avg_sq[i], sign, coupled, wd,
-                               shrink, keep, w1, one_minus_w1, small, b2, c2)
+                               shrink, keep, w1, one_minus_w1, small, b2, c2, one, wide)
             v, vm = exp_avg_sq[i], max_exp_avg_sq[i]
             vm = vm if ((vm >= v) | (vm != vm)) else v  # `|`, not `or`: no branch
             max_exp_avg_sq[i] = vm
-            p[i] = pi + neg_step_size * exp_avg[i] / (_sqrt(vm) / bc2_sqrt + feps)
+            p[i] = pi + _div(_mul(neg_step_size, exp_avg[i], one, wide),
+                             _div(_root(vm, one, wide), bc2_sqrt, one, wide) + feps, one, wide)
 
 
 cdef inline floating _rmsprop_square(floating p, floating g, floating* square_avg,
@@ -155,7 +241,7 @@ cdef inline floating _rmsprop_centered(floating d, floating square_avg, floating
                                        floating w, floating one_minus_w, bint small,
                                        floating eps) noexcept nogil:
     """Centered RMSprop's denominator sqrt(s - a·a) + eps, a = lerp(a, d, w) updated."""
-    cdef floating a = _lerp(grad_avg[0], d, w, one_minus_w, small)
+    cdef floating a = _lerp(grad_avg[0], d, w, one_minus_w, small, 1.0, False)
     grad_avg[0] = a
     return _sqrt(square_avg + <floating>(-1) * a * a) + eps
 
