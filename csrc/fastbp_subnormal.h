@@ -20,7 +20,6 @@
 
 /* Elements per block that the loops check, then run in float or in double */
 #define FASTBP_SUBNORMAL_BLOCK 512
-#define FASTBP_SUBNORMAL_STRIDE 64
 
 /* x, in a form the compiler cannot see through: GCC rewrites (float)((double)f * (double)c)
  * back to the float product f * c when it knows both are widened floats. */
@@ -50,15 +49,15 @@ FASTBP_INLINE uint32_t fastbp_tiny_bound_f32(double smallest, int depth)
     return fastbp_bits_f32(f);
 }
 
-/* Whether some sampled a[i] is nonzero with |a[i]| below the bound's bits (inf and nan
- * never are): one element in FASTBP_SUBNORMAL_STRIDE.  A full check costs 4% of a training
- * epoch (it loads the array ahead of the loop that uses it); the state it looks for decays
- * a row at a time, and a tiny value it misses costs an assist, never a float. */
-FASTBP_INLINE int fastbp_any_tiny_f32(const float* a, ptrdiff_t n, uint32_t bound)
+/* Whether some a[i], i a multiple of `stride`, is nonzero with |a[i]| below the bound's
+ * bits (inf and nan never are).  Sampled: the state these checks look for decays a row at
+ * a time, and a tiny value a check misses costs an assist, never a float. */
+FASTBP_INLINE int fastbp_any_tiny_f32(const float* a, ptrdiff_t n, uint32_t bound,
+                                      ptrdiff_t stride)
 {
     uint32_t tiny = 0;
     ptrdiff_t i;
-    for (i = 0; i < n; i += FASTBP_SUBNORMAL_STRIDE) /* |a| - 1 wraps for 0 */
+    for (i = 0; i < n; i += stride) /* |a| - 1 wraps for 0 */
         tiny |= ((fastbp_bits_f32(a[i]) & 0x7fffffffu) - 1u) < bound - 1u;
     return tiny != 0;
 }

@@ -518,3 +518,29 @@ def adam_step(param, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_
         denom = np.sqrt(v) / bias_correction2_sqrt + eps
     state["exp_avg"], state["exp_avg_sq"] = m, v
     return param + (-(lr / bias_correction1) * m) / denom
+
+
+def rmsprop_step(param, grad, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, centered=False, maximize=False):
+    """torch.optim.RMSprop's single-tensor rule on a NumPy array, in its own dtype (Python
+    scalars cast to it, as torch's).  ``state`` holds square_avg (and grad_avg,
+    momentum_buffer) between calls.  Returns the new param."""
+    zeros = np.zeros_like(param)
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = d + weight_decay * param
+    s = state.get("square_avg", zeros) * alpha + ((1 - alpha) * d) * d
+    state["square_avg"] = s
+    if centered:
+        w = 1 - alpha  # torch's lerp(grad_avg, d, w)
+        a = state.get("grad_avg", zeros)
+        a = a + w * (d - a) if abs(w) < 0.5 else d - (d - a) * (1 - w)
+        state["grad_avg"] = a
+        avg = np.sqrt(s + (-1 * a) * a) + eps
+    else:
+        avg = np.sqrt(s) + eps
+    if momentum > 0:
+        buf = state.get("momentum_buffer", zeros) * momentum + d / avg
+        state["momentum_buffer"] = buf
+        return param + (-lr) * buf
+    return param + ((-lr) * d) / avg

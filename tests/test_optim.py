@@ -1,6 +1,7 @@
 """SGD against tests/reference.py's torch.optim.SGD rule, and its option errors."""
 
 import copy
+import functools
 import pickle
 
 import numpy as np
@@ -50,92 +51,66 @@ def tiny_float32(rng, n):
     return values.astype(np.float32)
 
 
-@pytest.mark.parametrize("options", OPTIONS)
-def test_sgd_float32_on_subnormal_values_gives_the_reference_floats(rng, options):
-    """float32 SGD multiplies in double in the blocks whose state (or p, under weight decay)
-    holds tiny values; the floats stay those of float32 arithmetic, subnormal results
-    included.  The state decays in runs (a dead unit's row) and scattered elements; the
-    gradients are 0 on the runs, tiny or normal elsewhere; 5,000 elements cross the 512
-    element blocks."""
+# (rule, options, its reference step, the state it decays: fastbp's names, the reference's)
+SUBNORMAL_CASES = (
+    [("SGD", o, ref.sgd_step, {"momentum_buffer": "buf"}) for o in OPTIONS]
+    + [("Adam", o, ref.adam_step, {"exp_avg": "exp_avg", "exp_avg_sq": "exp_avg_sq"})
+       for o in ({}, {"amsgrad": True}, {"weight_decay": 0.05},
+                 {"maximize": True, "betas": (0.8, 0.99)},
+                 {"betas": (0.8, 0.99), "weight_decay": 0.1, "amsgrad": True, "maximize": True})]
+    + [("AdamW", o, functools.partial(ref.adam_step, decoupled=True),
+        {"exp_avg": "exp_avg", "exp_avg_sq": "exp_avg_sq"})
+       for o in ({"weight_decay": 0.01}, {"weight_decay": 0.05, "amsgrad": True})]
+    + [("RMSprop", o, ref.rmsprop_step,
+        {"square_avg": "square_avg", "momentum_buffer": "momentum_buffer",
+         "grad_avg": "grad_avg"})
+       for o in ({}, {"centered": True}, {"momentum": 0.9}, {"weight_decay": 0.05},
+                 {"alpha": 0.9, "centered": True, "momentum": 0.5, "weight_decay": 0.02,
+                  "maximize": True})]
+)
+
+
+@pytest.mark.parametrize("case", SUBNORMAL_CASES,
+                         ids=lambda c: f"{c[0]}-{'-'.join(f'{k}={v}' for k, v in c[1].items())}")
+def test_float32_updates_on_subnormal_values_give_the_reference_floats(rng, case):
+    """float32 updates multiply (divide, take roots) in double in the blocks whose decaying
+    state (or p, under weight decay) holds tiny values; the floats stay those of float32
+    arithmetic, subnormal results included.  The state is tiny in runs (a dead unit's row)
+    and scattered elements; the gradients are 0 on the runs, tiny or normal elsewhere;
+    5,000 elements cross the 512-element blocks."""
+    name, options, reference_step, state_names = case
     n = 5000
     p = rng.standard_normal(n).astype(np.float32)
     g = np.zeros(n, np.float32)
     runs = np.zeros(n, bool)
-    runs[700:1500] = runs[3000:3100] = runs[4990:] = True  # (a block edge at 1024 and 3072)
-    scattered = rng.random(n) < 0.02
-    tiny = runs | scattered
-    if options.get("weight_decay"):
-        p[tiny] = tiny_float32(rng, int(tiny.sum()))
-    opt, state = SGD([(p, g)], lr=0.05, **options), {}
-    expected = p.copy()
-    for step in range(8):
-        g[...] = rng.standard_normal(n)
-        g[runs] = 0
-        g[scattered] = tiny_float32(rng, int(scattered.sum()))
-        expected = ref.sgd_step(expected, g.copy(), state, 0.05, **options)
-        opt.step()
-        if step == 0 and options.get("momentum"):
-            # from here on the momentum state is tiny on the runs and the scattered elements
-            saved = opt.state_dict()
-            saved["momentum_buffer.0"][tiny] = tiny_float32(rng, int(tiny.sum()))
-            opt.load_state_dict(saved)
-            state["buf"] = saved["momentum_buffer.0"].copy()
-        np.testing.assert_array_equal(p, expected, err_msg=f"step {step}")
-        if "buf" in state:
-            np.testing.assert_array_equal(opt.state_dict()["momentum_buffer.0"], state["buf"])
-    def subnormals(a):
-        return np.count_nonzero((np.abs(a) < np.finfo(np.float32).tiny) & (a != 0))
-    # (the trajectory stayed in the range it is about)
-    if options.get("momentum"):
-        assert subnormals(state["buf"]) > 50
-    if options.get("weight_decay"):
-        assert subnormals(expected) > 50
-
-
-ADAM_OPTIONS = [
-    {},
-    {"amsgrad": True},
-    {"weight_decay": 0.05},
-    {"weight_decay": 0.05, "decoupled": True},
-    {"maximize": True, "betas": (0.8, 0.99)},
-    {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1, "amsgrad": True, "maximize": True},
-]
-
-
-@pytest.mark.parametrize("options", ADAM_OPTIONS)
-def test_adam_float32_on_subnormal_values_gives_the_reference_floats(rng, options):
-    """The same for Adam and AdamW: blocks whose moments (or p, under weight decay) hold
-    tiny values multiply, divide and take roots in double; the floats stay float32's."""
-    options = dict(options)
-    decoupled = options.pop("decoupled", False)
-    n = 5000
-    p = rng.standard_normal(n).astype(np.float32)
-    g = np.zeros(n, np.float32)
-    runs = np.zeros(n, bool)
-    runs[700:1500] = runs[3000:3100] = runs[4990:] = True
+    runs[700:1500] = runs[3000:3100] = runs[4990:] = True  # (block edges at 1024 and 3072)
     scattered = rng.random(n) < 0.02
     tiny = runs | scattered
     if options.get("weight_decay"):
         p[tiny] = tiny_float32(rng, int(tiny.sum()))
     options = {"lr": 0.05, **options}
-    opt = (fastbp.AdamW if decoupled else fastbp.Adam)([(p, g)], **options)
-    state, expected = {}, p.copy()
+    opt, state = getattr(fastbp, name)([(p, g)], **options), {}
+    expected = p.copy()
     for step in range(8):
         g[...] = rng.standard_normal(n)
         g[runs] = 0
         g[scattered] = tiny_float32(rng, int(scattered.sum()))
-        expected = ref.adam_step(expected, g.copy(), state, **options, decoupled=decoupled)
+        expected = reference_step(expected, g.copy(), state, **options)
         opt.step()
-        if step == 0:  # the moments tiny on the runs and the scattered elements
+        if step == 0:  # from here on the state is tiny on the runs and scattered elements
             saved = opt.state_dict()
-            for name in ("exp_avg", "exp_avg_sq"):
-                saved[f"{name}.0"][tiny] = np.abs(tiny_float32(rng, int(tiny.sum())))
-                state[name] = saved[f"{name}.0"].copy()
+            for ours, theirs in state_names.items():
+                if f"{ours}.0" in saved:
+                    values = tiny_float32(rng, int(tiny.sum()))
+                    squares = ours in ("exp_avg_sq", "square_avg")
+                    saved[f"{ours}.0"][tiny] = np.abs(values) if squares else values
+                    state[theirs] = saved[f"{ours}.0"].copy()
             opt.load_state_dict(saved)
         np.testing.assert_array_equal(p, expected, err_msg=f"step {step}")
     saved = opt.state_dict()
-    for name in ("exp_avg", "exp_avg_sq"):
-        np.testing.assert_array_equal(saved[f"{name}.0"], state[name])
+    for ours, theirs in state_names.items():
+        if f"{ours}.0" in saved:
+            np.testing.assert_array_equal(saved[f"{ours}.0"], state[theirs], err_msg=ours)
 
 
 def test_first_step_buffer_is_the_gradient():

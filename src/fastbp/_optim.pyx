@@ -64,7 +64,7 @@ cdef extern from "fastbp_subnormal.h" nogil:
     enum: FASTBP_SUBNORMAL_BLOCK
     double fastbp_opaque(double x)
     uint32_t fastbp_tiny_bound_f32(double smallest, int depth)
-    bint fastbp_any_tiny_f32(const float* a, Py_ssize_t n, uint32_t bound)
+    bint fastbp_any_tiny_f32(const float* a, Py_ssize_t n, uint32_t bound, Py_ssize_t stride)
 
 
 # The update rules below multiply, divide and take square roots through these: with
@@ -132,6 +132,16 @@ cdef inline floating _adam_moments(floating p, floating g, floating* exp_avg,
     return _mul(p, keep, one, wide) if shrink else p
 
 
+cdef inline bint adam_tiny(const float* p, const float* exp_avg, const float* exp_avg_sq,
+                           Py_ssize_t lo, Py_ssize_t n, uint32_t bound, bint decay) noexcept nogil:
+    """Whether the block from lo holds a tiny value in the state that decays (p too under
+    weight decay); False past the end."""
+    cdef Py_ssize_t m = min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
+    return lo < n and (fastbp_any_tiny_f32(exp_avg + lo, m, bound, m)
+                       or fastbp_any_tiny_f32(exp_avg_sq + lo, m, bound, m)
+                       or (decay and fastbp_any_tiny_f32(p + lo, m, bound, m)))
+
+
 cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floating* exp_avg_sq,
                       floating* max_exp_avg_sq, Py_ssize_t n, double lr, double beta1,
                       double beta2, double eps, double weight_decay, bint decoupled,
@@ -149,8 +159,8 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
 
     The bias corrections 1 - beta1**step and (1 - beta2**step)**0.5 come in double
     (optimizer_step computes them once a step with pow(), as torch's Python ``**``); every
-    tensor operation rounds to the parameter dtype, its scalar operands cast to it first.  IN g; IN/OUT p, exp_avg, exp_avg_sq and
-    max_exp_avg_sq (only when amsgrad).
+    tensor operation rounds to the parameter dtype, its scalar operands cast to it first.
+    IN g; IN/OUT p, exp_avg, exp_avg_sq and max_exp_avg_sq (only when amsgrad).
     """
     cdef floating neg_step_size = <floating>(-(lr / bias_correction1))
     cdef floating bc2_sqrt = <floating>bias_correction2_sqrt
@@ -166,8 +176,8 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
     cdef floating b2 = <floating>beta2
     cdef floating c2 = <floating>(1.0 - beta2)
     cdef uint32_t bound
-    cdef Py_ssize_t lo, m
-    cdef bint wide
+    cdef Py_ssize_t lo, hi
+    cdef bint wide, wide_next
     if floating is double:
         adam_block(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, n, amsgrad, neg_step_size,
                    bc2_sqrt, feps, sign, coupled, shrink, wd, keep, w1, one_minus_w1, small,
@@ -175,24 +185,26 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
     else:
         bound = fastbp_tiny_bound_f32(_smallest(_smallest(_smallest(_smallest(_smallest(
             _smallest(1.0, neg_step_size), wd), keep), w1), one_minus_w1), c2), 4)
+        # Each block's check (its first element of each array: more samples cost the update
+        # 10%, these 3%) is made while the block before it runs, so its loads wait for
+        # nothing.
+        wide_next = adam_tiny(p, exp_avg, exp_avg_sq, 0, n, bound, weight_decay != 0)
         lo = 0
         while lo < n:
-            m = min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
-            # (the decaying state; p too under weight decay)
-            wide = (fastbp_any_tiny_f32(exp_avg + lo, m, bound)
-                    or fastbp_any_tiny_f32(exp_avg_sq + lo, m, bound)
-                    or (weight_decay != 0 and fastbp_any_tiny_f32(p + lo, m, bound)))
+            hi = lo + min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
+            wide = wide_next
+            wide_next = adam_tiny(p, exp_avg, exp_avg_sq, hi, n, bound, weight_decay != 0)
             if wide:  # (two calls: each compiles with its `wide` known)
                 adam_block(p + lo, g + lo, exp_avg + lo, exp_avg_sq + lo,
-                           max_exp_avg_sq + lo if amsgrad else NULL, m, amsgrad,
+                           max_exp_avg_sq + lo if amsgrad else NULL, hi - lo, amsgrad,
                            neg_step_size, bc2_sqrt, feps, sign, coupled, shrink, wd, keep, w1,
                            one_minus_w1, small, b2, c2, True)
             else:
                 adam_block(p + lo, g + lo, exp_avg + lo, exp_avg_sq + lo,
-                           max_exp_avg_sq + lo if amsgrad else NULL, m, amsgrad,
+                           max_exp_avg_sq + lo if amsgrad else NULL, hi - lo, amsgrad,
                            neg_step_size, bc2_sqrt, feps, sign, coupled, shrink, wd, keep, w1,
                            one_minus_w1, small, b2, c2, False)
-            lo += m
+            lo = hi
 
 
 cdef inline void adam_block(floating* p, const floating* g, floating* exp_avg,
@@ -227,23 +239,39 @@ cdef inline void adam_block(floating* p, const floating* g, floating* exp_avg,
 
 cdef inline floating _rmsprop_square(floating p, floating g, floating* square_avg,
                                      floating sign, bint decay, floating wd, floating alpha,
-                                     floating one_minus_alpha) noexcept nogil:
+                                     floating one_minus_alpha, double one,
+                                     bint wide) noexcept nogil:
     """rmsprop_update's element step up to the squared average: updates *square_avg and
     returns the (negated, decayed) gradient d."""
-    cdef floating d = g * sign
-    d = d + wd * p if decay else d
-    cdef floating s = square_avg[0] * alpha
-    square_avg[0] = s + one_minus_alpha * d * d
+    cdef floating d = _mul(g, sign, one, wide)
+    d = d + _mul(wd, p, one, wide) if decay else d
+    cdef floating s = _mul(square_avg[0], alpha, one, wide)
+    square_avg[0] = s + _mul(_mul(one_minus_alpha, d, one, wide), d, one, wide)
     return d
 
 
 cdef inline floating _rmsprop_centered(floating d, floating square_avg, floating* grad_avg,
                                        floating w, floating one_minus_w, bint small,
-                                       floating eps) noexcept nogil:
+                                       floating eps, double one, bint wide) noexcept nogil:
     """Centered RMSprop's denominator sqrt(s - a·a) + eps, a = lerp(a, d, w) updated."""
-    cdef floating a = _lerp(grad_avg[0], d, w, one_minus_w, small, 1.0, False)
+    cdef floating a = _lerp(grad_avg[0], d, w, one_minus_w, small, one, wide)
     grad_avg[0] = a
-    return _sqrt(square_avg + <floating>(-1) * a * a) + eps
+    return _root(square_avg + _mul(_mul(<floating>(-1), a, one, wide), a, one, wide), one,
+                 wide) + eps
+
+
+cdef inline bint rmsprop_tiny(const float* p, const float* square_avg,
+                              const float* momentum_buffer, const float* grad_avg,
+                              Py_ssize_t lo, Py_ssize_t n, uint32_t bound, bint decay,
+                              bint use_momentum, bint centered) noexcept nogil:
+    """adam_tiny's twin for RMSprop's state."""
+    cdef Py_ssize_t m = min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
+    if lo >= n:
+        return False
+    return (fastbp_any_tiny_f32(square_avg + lo, m, bound, m)
+            or (use_momentum and fastbp_any_tiny_f32(momentum_buffer + lo, m, bound, m))
+            or (centered and fastbp_any_tiny_f32(grad_avg + lo, m, bound, m))
+            or (decay and fastbp_any_tiny_f32(p + lo, m, bound, m)))
 
 
 cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
@@ -261,42 +289,86 @@ cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
 
     IN g; IN/OUT p, square_avg, grad_avg (centered only), momentum_buffer (momentum > 0).
     """
-    cdef Py_ssize_t i
     cdef floating sign = -1 if maximize else 1
     cdef bint decay = weight_decay != 0
     cdef floating wd = <floating>weight_decay
     cdef floating fa = <floating>alpha
     cdef floating ca = <floating>(1.0 - alpha)
-    cdef floating one_minus_ca = 1 - ca
-    cdef bint small = (ca if ca >= 0 else -ca) < <floating>0.5
-    cdef floating feps = <floating>eps
     cdef floating neg_lr = <floating>(-lr)
     cdef floating mom = <floating>momentum
     cdef bint use_momentum = momentum > 0
+    cdef uint32_t bound
+    cdef Py_ssize_t lo, hi
+    cdef bint wide, wide_next
+    if floating is double:
+        rmsprop_block(p, g, square_avg, grad_avg, momentum_buffer, n, eps, centered,
+                      use_momentum, sign, decay, wd, fa, ca, neg_lr, mom, False)
+    else:
+        bound = fastbp_tiny_bound_f32(_smallest(_smallest(_smallest(_smallest(_smallest(
+            1.0, neg_lr), wd), fa), ca), mom), 4)
+        # (each block's check made while the block before it runs, as adam_update's)
+        wide_next = rmsprop_tiny(p, square_avg, momentum_buffer, grad_avg, 0, n, bound,
+                                 decay, use_momentum, centered)
+        lo = 0
+        while lo < n:
+            hi = lo + min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
+            wide = wide_next
+            wide_next = rmsprop_tiny(p, square_avg, momentum_buffer, grad_avg, hi, n, bound,
+                                     decay, use_momentum, centered)
+            if wide:  # (two calls: each compiles with its `wide` known)
+                rmsprop_block(p + lo, g + lo, square_avg + lo,
+                              grad_avg + lo if centered else NULL,
+                              momentum_buffer + lo if use_momentum else NULL, hi - lo, eps,
+                              centered, use_momentum, sign, decay, wd, fa, ca, neg_lr, mom, True)
+            else:
+                rmsprop_block(p + lo, g + lo, square_avg + lo,
+                              grad_avg + lo if centered else NULL,
+                              momentum_buffer + lo if use_momentum else NULL, hi - lo, eps,
+                              centered, use_momentum, sign, decay, wd, fa, ca, neg_lr, mom,
+                              False)
+            lo = hi
+
+
+cdef inline void rmsprop_block(floating* p, const floating* g, floating* square_avg,
+                               floating* grad_avg, floating* momentum_buffer, Py_ssize_t n,
+                               double eps, bint centered, bint use_momentum, floating sign,
+                               bint decay, floating wd, floating fa, floating ca,
+                               floating neg_lr, floating mom, bint wide) noexcept nogil:
+    """rmsprop_update's loops over n elements, through double when ``wide``."""
+    cdef Py_ssize_t i
+    cdef floating one_minus_ca = 1 - ca
+    cdef bint small = (ca if ca >= 0 else -ca) < <floating>0.5
+    cdef floating feps = <floating>eps
     cdef floating d, avg
+    cdef double one = fastbp_opaque(1.0)
     # One loop per (centered, momentum) case, since those touch other buffers; within a
     # loop the choices are selects, so that every loop vectorizes.
     if not centered and not use_momentum:
         for i in range(n):
-            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
-            p[i] = p[i] + neg_lr * d / (_sqrt(square_avg[i]) + feps)
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca, one, wide)
+            p[i] = p[i] + _div(_mul(neg_lr, d, one, wide),
+                               _root(square_avg[i], one, wide) + feps, one, wide)
     elif not centered:
         for i in range(n):
-            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
-            avg = _sqrt(square_avg[i]) + feps
-            momentum_buffer[i] = momentum_buffer[i] * mom + d / avg
-            p[i] = p[i] + neg_lr * momentum_buffer[i]
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca, one, wide)
+            avg = _root(square_avg[i], one, wide) + feps
+            momentum_buffer[i] = (_mul(momentum_buffer[i], mom, one, wide)
+                                  + _div(d, avg, one, wide))
+            p[i] = p[i] + _mul(neg_lr, momentum_buffer[i], one, wide)
     elif not use_momentum:
         for i in range(n):
-            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
-            avg = _rmsprop_centered(d, square_avg[i], &grad_avg[i], ca, one_minus_ca, small, feps)
-            p[i] = p[i] + neg_lr * d / avg
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca, one, wide)
+            avg = _rmsprop_centered(d, square_avg[i], &grad_avg[i], ca, one_minus_ca, small,
+                                    feps, one, wide)
+            p[i] = p[i] + _div(_mul(neg_lr, d, one, wide), avg, one, wide)
     else:
         for i in range(n):
-            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca)
-            avg = _rmsprop_centered(d, square_avg[i], &grad_avg[i], ca, one_minus_ca, small, feps)
-            momentum_buffer[i] = momentum_buffer[i] * mom + d / avg
-            p[i] = p[i] + neg_lr * momentum_buffer[i]
+            d = _rmsprop_square(p[i], g[i], &square_avg[i], sign, decay, wd, fa, ca, one, wide)
+            avg = _rmsprop_centered(d, square_avg[i], &grad_avg[i], ca, one_minus_ca, small,
+                                    feps, one, wide)
+            momentum_buffer[i] = (_mul(momentum_buffer[i], mom, one, wide)
+                                  + _div(d, avg, one, wide))
+            p[i] = p[i] + _mul(neg_lr, momentum_buffer[i], one, wide)
 
 
 cdef void adagrad_update(floating* p, const floating* g, floating* state_sum, Py_ssize_t n,
