@@ -14,5 +14,5 @@
 #define T double
 #define SFX(name) name##_f64
 #define TIMES(x, c, cw, wide) ((x) * (c))
-#define HAS_WIDE 1
+#define HAS_WIDE 0
 #include "fastbp_sgd_passes.h"

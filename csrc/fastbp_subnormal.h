@@ -36,17 +36,21 @@ FASTBP_INLINE double fastbp_opaque(double x)
     return x;
 }
 
-/* The magnitude below which a float times at most `depth` factors no smaller than
- * `smallest` (0 < smallest <= 1) may underflow, with a factor 4 to spare; as float bits,
- * 0x7f800000 (every finite value) when that bound is not a float. */
-FASTBP_INLINE uint32_t fastbp_tiny_bound_f32(double smallest, int depth)
+/* The magnitude below which a float times up to four of the `count` factors (an update
+ * rule's longest chain) may underflow, with a factor 4 to spare: 2^-124 over the smallest
+ * nonzero |factor| (at most 1) to the fourth.  As float bits; 0x7f800000 (every finite
+ * value) when that bound is not a float. */
+FASTBP_INLINE uint32_t fastbp_tiny_bound_f32(const double* factors, int count)
 {
-    double bound = ldexp(1.0, -124) / pow(smallest, depth);
-    float f;
+    double smallest = 1.0, bound;
+    for (int k = 0; k < count; k++) {
+        double a = fabs(factors[k]);
+        smallest = a > 0 && a < smallest ? a : smallest;
+    }
+    bound = ldexp(1.0, -124) / pow(smallest, 4);
     if (!(bound < 0x1p127))
         return 0x7f800000u;
-    f = (float)bound;
-    return fastbp_bits_f32(f);
+    return fastbp_bits_f32((float)bound);
 }
 
 /* Whether some a[i], i a multiple of `stride`, is nonzero with |a[i]| below the bound's
@@ -60,6 +64,18 @@ FASTBP_INLINE int fastbp_any_tiny_f32(const float* a, ptrdiff_t n, uint32_t boun
     for (i = 0; i < n; i += stride) /* |a| - 1 wraps for 0 */
         tiny |= ((fastbp_bits_f32(a[i]) & 0x7fffffffu) - 1u) < bound - 1u;
     return tiny != 0;
+}
+
+/* Whether the block from lo holds a tiny value (fastbp_any_tiny_f32) in one of the `count`
+ * arrays (NULL ones skipped); 0 past the end. */
+FASTBP_INLINE int fastbp_block_is_tiny(const float* const* arrays, int count, ptrdiff_t lo,
+                                       ptrdiff_t n, uint32_t bound, ptrdiff_t stride)
+{
+    ptrdiff_t m = n - lo < FASTBP_SUBNORMAL_BLOCK ? n - lo : FASTBP_SUBNORMAL_BLOCK;
+    for (int k = 0; k < count && lo < n; k++)
+        if (arrays[k] != NULL && fastbp_any_tiny_f32(arrays[k] + lo, m, bound, stride))
+            return 1;
+    return 0;
 }
 
 #endif

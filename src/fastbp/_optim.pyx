@@ -63,8 +63,9 @@ cdef void sgd_update(floating* p, const floating* g, floating* buf, Py_ssize_t n
 cdef extern from "fastbp_subnormal.h" nogil:
     enum: FASTBP_SUBNORMAL_BLOCK
     double fastbp_opaque(double x)
-    uint32_t fastbp_tiny_bound_f32(double smallest, int depth)
-    bint fastbp_any_tiny_f32(const float* a, Py_ssize_t n, uint32_t bound, Py_ssize_t stride)
+    uint32_t fastbp_tiny_bound_f32(const double* factors, int count)
+    bint fastbp_block_is_tiny(const float** arrays, int count, Py_ssize_t lo, Py_ssize_t n,
+                              uint32_t bound, Py_ssize_t stride)
 
 
 # The update rules below multiply, divide and take square roots through these: with
@@ -90,16 +91,9 @@ cdef inline floating _div(floating x, floating y, double one, bint wide) noexcep
 
 cdef inline floating _root(floating x, double one, bint wide) noexcept nogil:
     if floating is float:
-        if wide:
-            return <float>sqrt(<double>x * one)
-        return sqrtf(x)
-    return sqrt(x)
-
-
-cdef inline double _smallest(double smallest, floating c) noexcept nogil:
-    """min(smallest, |c|), 0 not counted (a product with 0 is 0)."""
-    cdef double a = c if c >= 0 else -c
-    return a if 0 < a < smallest else smallest
+        return <float>sqrt(<double>x * one) if wide else sqrtf(x)
+    else:
+        return sqrt(x)
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
@@ -130,16 +124,6 @@ cdef inline floating _adam_moments(floating p, floating g, floating* exp_avg,
     cdef floating v = _mul(exp_avg_sq[0], b2, one, wide)
     exp_avg_sq[0] = v + _mul(_mul(c2, d, one, wide), d, one, wide)
     return _mul(p, keep, one, wide) if shrink else p
-
-
-cdef inline bint adam_tiny(const float* p, const float* exp_avg, const float* exp_avg_sq,
-                           Py_ssize_t lo, Py_ssize_t n, uint32_t bound, bint decay) noexcept nogil:
-    """Whether the block from lo holds a tiny value in the state that decays (p too under
-    weight decay); False past the end."""
-    cdef Py_ssize_t m = min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
-    return lo < n and (fastbp_any_tiny_f32(exp_avg + lo, m, bound, m)
-                       or fastbp_any_tiny_f32(exp_avg_sq + lo, m, bound, m)
-                       or (decay and fastbp_any_tiny_f32(p + lo, m, bound, m)))
 
 
 cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floating* exp_avg_sq,
@@ -178,22 +162,27 @@ cdef void adam_update(floating* p, const floating* g, floating* exp_avg, floatin
     cdef uint32_t bound
     cdef Py_ssize_t lo, hi
     cdef bint wide, wide_next
+    cdef double factors[6]
+    cdef const float* checked[4]
     if floating is double:
         adam_block(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, n, amsgrad, neg_step_size,
                    bc2_sqrt, feps, sign, coupled, shrink, wd, keep, w1, one_minus_w1, small,
                    b2, c2, False)
     else:
-        bound = fastbp_tiny_bound_f32(_smallest(_smallest(_smallest(_smallest(_smallest(
-            _smallest(1.0, neg_step_size), wd), keep), w1), one_minus_w1), c2), 4)
-        # Each block's check (its first element of each array: more samples cost the update
-        # 10%, these 3%) is made while the block before it runs, so its loads wait for
-        # nothing.
-        wide_next = adam_tiny(p, exp_avg, exp_avg_sq, 0, n, bound, weight_decay != 0)
+        factors[0], factors[1], factors[2] = neg_step_size, wd, keep
+        factors[3], factors[4], factors[5] = w1, one_minus_w1, c2
+        bound = fastbp_tiny_bound_f32(factors, 6)
+        # (the decaying state; p too under weight decay)
+        checked[0], checked[1] = exp_avg, exp_avg_sq
+        checked[2] = p if weight_decay != 0 else NULL
+        # Each block is checked on its first element of each array (more samples cost the
+        # update 10%, this 3%), while the block before it runs, so the loads wait for nothing.
+        wide_next = fastbp_block_is_tiny(checked, 3, 0, n, bound, FASTBP_SUBNORMAL_BLOCK)
         lo = 0
         while lo < n:
             hi = lo + min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
             wide = wide_next
-            wide_next = adam_tiny(p, exp_avg, exp_avg_sq, hi, n, bound, weight_decay != 0)
+            wide_next = fastbp_block_is_tiny(checked, 3, hi, n, bound, FASTBP_SUBNORMAL_BLOCK)
             if wide:  # (two calls: each compiles with its `wide` known)
                 adam_block(p + lo, g + lo, exp_avg + lo, exp_avg_sq + lo,
                            max_exp_avg_sq + lo if amsgrad else NULL, hi - lo, amsgrad,
@@ -260,20 +249,6 @@ cdef inline floating _rmsprop_centered(floating d, floating square_avg, floating
                  wide) + eps
 
 
-cdef inline bint rmsprop_tiny(const float* p, const float* square_avg,
-                              const float* momentum_buffer, const float* grad_avg,
-                              Py_ssize_t lo, Py_ssize_t n, uint32_t bound, bint decay,
-                              bint use_momentum, bint centered) noexcept nogil:
-    """adam_tiny's twin for RMSprop's state."""
-    cdef Py_ssize_t m = min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
-    if lo >= n:
-        return False
-    return (fastbp_any_tiny_f32(square_avg + lo, m, bound, m)
-            or (use_momentum and fastbp_any_tiny_f32(momentum_buffer + lo, m, bound, m))
-            or (centered and fastbp_any_tiny_f32(grad_avg + lo, m, bound, m))
-            or (decay and fastbp_any_tiny_f32(p + lo, m, bound, m)))
-
-
 cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
                          floating* grad_avg, floating* momentum_buffer, Py_ssize_t n,
                          double lr, double alpha, double eps, double weight_decay,
@@ -300,21 +275,25 @@ cdef void rmsprop_update(floating* p, const floating* g, floating* square_avg,
     cdef uint32_t bound
     cdef Py_ssize_t lo, hi
     cdef bint wide, wide_next
+    cdef double factors[6]
+    cdef const float* checked[4]
     if floating is double:
         rmsprop_block(p, g, square_avg, grad_avg, momentum_buffer, n, eps, centered,
                       use_momentum, sign, decay, wd, fa, ca, neg_lr, mom, False)
     else:
-        bound = fastbp_tiny_bound_f32(_smallest(_smallest(_smallest(_smallest(_smallest(
-            1.0, neg_lr), wd), fa), ca), mom), 4)
-        # (each block's check made while the block before it runs, as adam_update's)
-        wide_next = rmsprop_tiny(p, square_avg, momentum_buffer, grad_avg, 0, n, bound,
-                                 decay, use_momentum, centered)
+        factors[0], factors[1], factors[2], factors[3], factors[4] = neg_lr, wd, fa, ca, mom
+        bound = fastbp_tiny_bound_f32(factors, 5)
+        checked[0] = square_avg  # (the decaying state; p too under weight decay)
+        checked[1] = momentum_buffer if use_momentum else NULL
+        checked[2] = grad_avg if centered else NULL
+        checked[3] = p if decay else NULL
+        # (each block checked as adam_update's are)
+        wide_next = fastbp_block_is_tiny(checked, 4, 0, n, bound, FASTBP_SUBNORMAL_BLOCK)
         lo = 0
         while lo < n:
             hi = lo + min(<Py_ssize_t>FASTBP_SUBNORMAL_BLOCK, n - lo)
             wide = wide_next
-            wide_next = rmsprop_tiny(p, square_avg, momentum_buffer, grad_avg, hi, n, bound,
-                                     decay, use_momentum, centered)
+            wide_next = fastbp_block_is_tiny(checked, 4, hi, n, bound, FASTBP_SUBNORMAL_BLOCK)
             if wide:  # (two calls: each compiles with its `wide` known)
                 rmsprop_block(p + lo, g + lo, square_avg + lo,
                               grad_avg + lo if centered else NULL,
