@@ -1,4 +1,5 @@
-"""SGD against tests/reference.py's torch.optim.SGD rule, and its option errors."""
+"""SGD against tests/reference.py's torch.optim.SGD rule, and its option errors; the float32
+updates of SGD, Adam, AdamW and RMSprop on subnormal state against the reference rules."""
 
 import copy
 import functools
